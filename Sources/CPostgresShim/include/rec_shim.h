@@ -1,0 +1,87 @@
+/*
+ * rec_shim.h: the only interface between Swift and PostgreSQL.
+ *
+ * Plain C types and opaque handles; nothing of PostgreSQL's headers leaks into Swift. Every
+ * function that touches PostgreSQL runs its work inside PG_TRY. When PostgreSQL raises an error,
+ * the wrapper copies the error, flushes the error state, marks the call "poisoned" and returns
+ * REC_PG_ERROR; from then on every wrapper returns REC_PG_ERROR at once without touching
+ * PostgreSQL, Swift unwinds normally, and the C entry point re-throws the saved error after every
+ * Swift frame has returned. Swift-side failures are reported with rec_set_error and raised by the
+ * entry point with ereport. See DESIGN.md ("The safe pattern").
+ */
+#ifndef REC_SHIM_H
+#define REC_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REC_OK 0
+#define REC_PG_ERROR 1      /* a PostgreSQL error was caught and saved; unwind */
+#define REC_SWIFT_ERROR 2   /* Swift set an error with rec_set_error; unwind */
+
+/* Argument and column value kinds. */
+#define REC_INT8 1
+#define REC_FLOAT8 2
+#define REC_TEXT 3
+#define REC_BYTEA 4
+#define REC_BOOL 5
+#define REC_INT4 6
+
+typedef struct RecValue {
+    int kind;
+    bool isnull;
+    int64_t i;          /* REC_INT8, REC_INT4, REC_BOOL (0/1) */
+    double f;           /* REC_FLOAT8 */
+    const void *ptr;    /* REC_TEXT (not NUL-terminated), REC_BYTEA */
+    size_t len;         /* bytes at ptr */
+} RecValue;
+
+typedef struct RecCursor RecCursor;
+typedef struct RecPlan RecPlan;
+typedef struct RecSink RecSink;
+
+/* --- errors and interrupts --- */
+/* Store an error for the entry point to raise (no PostgreSQL call; strings are copied). */
+void rec_set_error(const char *sqlstate, const char *message, const char *hint);
+/* A hint to attach to "undefined table / column" errors of the queries that follow (NULL: none). */
+void rec_set_pg_error_hint(const char *hint);
+/* REC_OK, or REC_PG_ERROR when a cancel/timeout/terminate is pending (the error is saved). */
+int rec_check_interrupts(void);
+/* Emit a NOTICE (or a DEBUG1 message when debug is true). */
+int rec_notice(const char *message, bool debug);
+
+/* --- queries (inside the entry point's SPI connection) --- */
+/* Open a read-only cursor over a query with $1..$n arguments. */
+int rec_cursor_open(const char *sql, int nargs, const RecValue *args, RecCursor **out);
+/* Fetch the next batch of at most maxrows rows; *got = 0 at the end. Replaces the previous batch. */
+int rec_cursor_fetch(RecCursor *cur, int64_t maxrows, int64_t *got);
+/* Number of columns of the cursor's result. */
+int rec_cursor_ncols(RecCursor *cur);
+/* Read a value of the current batch. Columns are 0-based. The expected kind must match the
+ * column's type exactly (the queries cast: ::int8, ::float8, ::text, ::bytea, ::bool, ::int4).
+ * For REC_TEXT and REC_BYTEA, the bytes are copied into buf (cap bytes); *len is the full length,
+ * so a caller whose buffer was too small can call again with a larger one. */
+int rec_cursor_value(RecCursor *cur, int64_t row, int col, int kind, RecValue *out, void *buf, size_t cap);
+int rec_cursor_close(RecCursor *cur);
+
+/* Run a statement once; *processed receives SPI_processed. */
+int rec_exec(const char *sql, int nargs, const RecValue *args, int64_t *processed);
+/* Prepare a statement with the given argument kinds, for repeated execution. */
+int rec_prepare(const char *sql, int nargs, const int *kinds, RecPlan **out);
+int rec_plan_exec(RecPlan *plan, const RecValue *args, int64_t *processed);
+int rec_plan_free(RecPlan *plan);
+
+/* --- results of a set-returning entry point --- */
+/* Append one row; values must match the result columns in number and kind. */
+int rec_sink_row(RecSink *sink, int ncols, const RecValue *values);
+
+/* --- the Swift side (implemented with @_cdecl in RecommenderGlue) --- */
+int rec_swift_recommend(int64_t user_id, int32_t k, double diversity, const char *model, RecSink *sink);
+int rec_swift_explain(int64_t user_id, int64_t item_id, const char *model, RecSink *sink);
+int rec_swift_train(const char *model, RecSink *sink);
+int rec_swift_similar(int64_t item_id, int32_t k, double diversity, const char *model, RecSink *sink);
+/* Drop every cached model of this backend (after DROP EXTENSION, for tests). */
+void rec_swift_reset_cache(void);
+
+#endif

@@ -1,0 +1,13 @@
+/* Internal to the C target: shared between shim.c and entry.c (not used by Swift). */
+#ifndef REC_INTERNAL_H
+#define REC_INTERNAL_H
+#ifdef POSTGRES_H
+typedef struct RecSinkData {
+    Tuplestorestate *store;
+    TupleDesc desc;
+    MemoryContext cxt;
+} RecSinkData;
+#endif
+void rec_begin_call(void);
+void rec_finish_call(int rc);
+#endif

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import COpenBLAS
+
+/// EASE: "Embarrassingly Shallow Autoencoders for Sparse Data" (Harald Steck, WWW 2019).
+/// Closed form: P = (X^T X + lambda I)^-1, B = I - P diag(1/diag(P)), i.e. B_ij = -P_ij / P_jj,
+/// with a zero diagonal. A user's score for item j is sum_i x_ui B_ij: additive over the user's
+/// own history items, which makes explanations exact and new interactions count at once.
+public enum EASE {
+    /// The dense Gram matrix G = X^T X (n x n, row-major, full symmetric), accumulated from the
+    /// sparse rows. The loop polls `interrupt` between users.
+    public static func gram(_ x: SparseMatrix, interrupt: InterruptCheck = neverInterrupted) throws -> [Double] {
+        let n = x.cols
+        let (count, overflow) = n.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw RecError.programLimit("item count \(n) is too large for a dense Gram matrix") }
+        var g = [Double](repeating: 0, count: count)
+        var work = 0
+        try g.withUnsafeMutableBufferPointer { gp in
+            for u in 0..<x.rows {
+                let s = x.rowStart[u], e = x.rowStart[u + 1]
+                var a = s
+                while a < e {
+                    let ia = Int(x.colIndex[a]), va = x.values[a]
+                    let base = ia &* n
+                    var b = a
+                    while b < e {
+                        gp[base &+ Int(x.colIndex[b])] += va * x.values[b]
+                        b += 1
+                    }
+                    a += 1
+                }
+                work += (e - s) * (e - s)
+                if work > 1_000_000 { work = 0; try interrupt() }
+            }
+            // rows were filled for ia <= ib (colIndex sorted within each row): mirror to full.
+            for i in 0..<n {
+                for j in (i + 1)..<max(i + 1, n) { gp[j &* n &+ i] = gp[i &* n &+ j] }
+            }
+        }
+        return g
+    }
+
+    /// Fits B from the Gram matrix (consumed) with L2 regularisation `lambda`. Returns B in
+    /// row-major order: row i holds the contributions of history item i to every target item.
+    public static func fit(gram g: inout [Double], n: Int, lambda: Double, threads: Int = 1,
+                           interrupt: InterruptCheck = neverInterrupted) throws -> [Float] {
+        guard lambda.isFinite, lambda > 0 else {
+            throw RecError.invalidParameter("lambda must be a finite number > 0 (got \(lambda))",
+                                            hint: "Typical values are 10 to 1000; larger means stronger regularisation.")
+        }
+        guard n > 0 else { return [] }
+        guard g.count == n * n else { throw RecError.internalError("Gram matrix has the wrong size") }
+        for i in 0..<n { g[i * n + i] += lambda }
+        try interrupt()
+        openblas_set_num_threads(Int32(max(1, min(threads, 64))))
+        var info: Int32 = 0
+        var nn = Int32(n)
+        var uplo = Int8(UInt8(ascii: "U"))
+        // Row-major full symmetric == column-major full symmetric; LAPACK's "U" of column-major is
+        // our lower triangle, which does not matter because we mirror afterwards.
+        g.withUnsafeMutableBufferPointer { gp in
+            dpotrf_(&uplo, &nn, gp.baseAddress, &nn, &info)
+        }
+        guard info == 0 else {
+            throw RecError("XX000", "Cholesky factorisation failed (info \(info))",
+                           hint: "Increase lambda; the regularised Gram matrix must be positive definite.")
+        }
+        try interrupt()
+        g.withUnsafeMutableBufferPointer { gp in
+            dpotri_(&uplo, &nn, gp.baseAddress, &nn, &info)
+        }
+        guard info == 0 else { throw RecError("XX000", "matrix inversion failed (info \(info))", hint: "Increase lambda.") }
+        try interrupt()
+        // dpotri filled the column-major upper triangle: element (r, c) with r <= c lives at
+        // g[c * n + r]. Mirror into a full matrix P (symmetric, so row/column-major agree).
+        for c in 0..<n {
+            for r in 0..<c { g[r * n + c] = g[c * n + r] }
+        }
+        var b = [Float](repeating: 0, count: n * n)
+        var diag = [Double](repeating: 0, count: n)
+        for j in 0..<n { diag[j] = g[j * n + j] }
+        for i in 0..<n {
+            let row = i * n
+            for j in 0..<n where j != i {
+                b[row + j] = Float(-g[row + j] / diag[j])
+            }
+            if i % 256 == 255 { try interrupt() }
+        }
+        return b
+    }
+
+    /// Item vectors for similarity when the catalog has no categories: a Gaussian random
+    /// projection (Johnson-Lindenstrauss) of the rows of the cosine-normalised co-occurrence
+    /// matrix C = D^-1/2 G D^-1/2, so that the cosine of two item vectors approximates the cosine
+    /// of their co-occurrence profiles. Computed with one dgemm; `dims` columns, rows L2-normalised.
+    public static func similarityVectors(gram g: [Double], n: Int, dims: Int = 48, seed: UInt64 = 0x5EED) -> [Float] {
+        guard n > 0, dims > 0, g.count == n * n else { return [] }
+        var c = g
+        var d = [Double](repeating: 0, count: n)
+        for i in 0..<n { let v = g[i * n + i]; d[i] = v > 0 ? 1 / sqrt(v) : 0 }
+        for i in 0..<n { for j in 0..<n { c[i * n + j] *= d[i] * d[j] } }
+        var rng = SplitMix64(seed: seed)
+        var omega = [Double](repeating: 0, count: n * dims)
+        for t in 0..<omega.count { omega[t] = rng.nextGaussian() }
+        var y = [Double](repeating: 0, count: n * dims)
+        c.withUnsafeBufferPointer { cp in omega.withUnsafeBufferPointer { op in y.withUnsafeMutableBufferPointer { yp in
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dims), Int32(n), 1.0,
+                        cp.baseAddress, Int32(n), op.baseAddress, Int32(dims), 0.0, yp.baseAddress, Int32(dims))
+        } } }
+        var out = [Float](repeating: 0, count: n * dims)
+        for i in 0..<n {
+            var norm = 0.0
+            for t in 0..<dims { norm += y[i * dims + t] * y[i * dims + t] }
+            let s = norm > 0 ? 1 / sqrt(norm) : 0
+            for t in 0..<dims { out[i * dims + t] = Float(y[i * dims + t] * s) }
+        }
+        return out
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so that training gives the same model every time.
+public struct SplitMix64 {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * (1.0 / 9007199254740992.0) }
+    public mutating func nextGaussian() -> Double {
+        let u1 = max(nextUnit(), 1e-300), u2 = nextUnit()
+        return sqrt(-2 * log(u1)) * cos(2 * Double.pi * u2)
+    }
+}

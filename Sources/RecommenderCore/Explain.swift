@@ -1,0 +1,86 @@
+/// Exact explanations: because a score is s_j = sum_i x_i B_ij over the user's own history items
+/// i, each history item's contribution x_i B_ij is reported, and the contributions add up to the
+/// score (up to float rounding of the summation order, far below 1e-6 relative).
+public struct Explanation: Equatable {
+    public enum Status: String {
+        /// scored by the model from the user's history
+        case recommendable
+        /// the item is already in the user's history (left out of recommendations by default)
+        case inHistory = "in_history"
+        /// the user has no history the model knows: the popularity fallback applies
+        case coldUser = "cold_user"
+        /// the item id is not in the trained model (unknown, or new since training)
+        case notInModel = "not_in_model"
+    }
+    public struct Part: Equatable {
+        public var itemId: Int64
+        public var contribution: Double
+        public var share: Double?
+        public var value: Double
+    }
+    public var itemId: Int64
+    public var status: Status
+    public var score: Double?
+    /// Position among the items the user could be recommended (1 = first), pure relevance.
+    public var rank: Int?
+    public var candidates: Int
+    public var parts: [Part]
+    /// History items the model does not know (bought after training, or never trained on).
+    public var unknownHistory: [Int64]
+}
+
+extension ItemModel {
+    public func explain(_ history: History, item: Int64) -> Explanation {
+        let h = prepare(history)
+        guard let j32 = index[item] else {
+            return Explanation(itemId: item, status: .notInModel, score: nil, rank: nil, candidates: count - h.seen.count,
+                               parts: [], unknownHistory: h.unknownItems)
+        }
+        let j = Int(j32)
+        if h.entries.isEmpty {
+            // cold user: rank in the popularity fallback
+            var rank = 0
+            var found = false
+            for i in popularOrder {
+                if h.seen.contains(i) { continue }
+                rank += 1
+                if i == j32 { found = true; break }
+            }
+            let inHistory = h.seen.contains(j32)
+            return Explanation(itemId: item, status: inHistory ? .inHistory : .coldUser, score: popularity[j],
+                               rank: (found && !inHistory) ? rank : nil, candidates: count - h.seen.count, parts: [], unknownHistory: h.unknownItems)
+        }
+        let n = count
+        var parts: [Explanation.Part] = []
+        var total = 0.0
+        for e in h.entries {
+            let c = e.value * Double(weights[Int(e.index) * n + j])
+            total += c   // the same order and precision as exactScore(), which recommend() reports
+            parts.append(.init(itemId: e.itemId, contribution: c, share: nil, value: e.value))
+        }
+        for p in parts.indices { parts[p].share = total != 0 ? parts[p].contribution / total : nil }
+        parts.sort { abs($0.contribution) != abs($1.contribution) ? abs($0.contribution) > abs($1.contribution) : $0.itemId < $1.itemId }
+        let inHistory = h.seen.contains(j32)
+        var rank: Int? = nil
+        if !inHistory {
+            // rank with the same scores recommend() uses (Float), ties broken by index as topIndices does
+            // Float scores sort the catalog; near-ties are settled with the exact double sums,
+            // as recommend() orders its list.
+            let s = scores(h)
+            let sj = Double(s[j])
+            let tol = 1e-5 * max(1e-12, abs(sj))
+            var better = 0
+            for i in 0..<n where i != j && !h.seen.contains(Int32(i)) {
+                let si = Double(s[i])
+                if si > sj + tol { better += 1 }
+                else if si >= sj - tol {
+                    let ei = exactScore(h, i)
+                    if ei > total || (ei == total && i < j) { better += 1 }
+                }
+            }
+            rank = better + 1
+        }
+        return Explanation(itemId: item, status: inHistory ? .inHistory : .recommendable, score: total, rank: rank,
+                           candidates: n - h.seen.count, parts: parts, unknownHistory: h.unknownItems)
+    }
+}

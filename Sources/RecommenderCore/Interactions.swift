@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How repeated, weighted events of one user on one item become one entry of the user-item matrix.
+public enum Weighting: String, CaseIterable, Sendable {
+    /// 1 for every (user, item) pair that has any positive weight.
+    case binary
+    /// The sum of the event weights.
+    case sum
+    /// log(1 + sum of the event weights): repeated events count, with diminishing returns.
+    case log
+
+    public func apply(_ total: Double) -> Double {
+        switch self {
+        case .binary: return total > 0 ? 1 : 0
+        case .sum: return total
+        case .log: return total > 0 ? log1p(total) : 0
+        }
+    }
+}
+
+/// Checks one event weight read from the shop's table.
+@inline(__always)
+public func validateWeight(_ w: Double, column: String) throws {
+    if w.isNaN || w.isInfinite {
+        throw RecError.outOfRange("weight column \"\(column)\" holds a non-finite value (\(w))",
+                                  hint: "Weights must be finite numbers >= 0; filter or fix the rows, or register a view that does.")
+    }
+    if w < 0 {
+        throw RecError.outOfRange("weight column \"\(column)\" holds a negative value (\(w))",
+                                  hint: "Weights must be finite numbers >= 0; filter or fix the rows, or register a view that does.")
+    }
+}
+
+/// Accumulates interactions (user id, item id, weight, time) into a sparse user-item matrix with
+/// dense internal indices. Repeated events of one user on one item sum their weights.
+public struct InteractionMatrixBuilder {
+    public private(set) var userIndex: [Int64: Int32] = [:]
+    public private(set) var itemIndex: [Int64: Int32] = [:]
+    public private(set) var itemIds: [Int64] = []
+    public private(set) var userIds: [Int64] = []
+    /// Per user: item index -> summed weight.
+    var rows: [[Int32: Double]] = []
+    /// Per item: latest event time (seconds since epoch), or -inf when no times are known.
+    public private(set) var itemLastSeen: [Double] = []
+    /// Per item: the events with times, for decayed popularity: (time, weight) summed per item lazily.
+    var itemEventTimes: [[(Double, Double)]] = []
+    public private(set) var events: Int = 0
+    public private(set) var maxTime: Double = -Double.infinity
+    public let maxItems: Int
+
+    public init(maxItems: Int = Int.max) { self.maxItems = maxItems }
+
+    public mutating func add(user: Int64, item: Int64, weight: Double, time: Double?) throws {
+        guard weight > 0 else { events += 1; return }   // zero-weight events (e.g. ignored event types) carry nothing
+        let u: Int32
+        if let found = userIndex[user] { u = found } else {
+            guard userIds.count < Int(Int32.max) else { throw RecError.programLimit("too many users") }
+            u = Int32(userIds.count); userIndex[user] = u; userIds.append(user); rows.append([:])
+        }
+        let i: Int32
+        if let found = itemIndex[item] { i = found } else {
+            guard itemIds.count < maxItems else {
+                throw RecError.programLimit("the catalog has more than \(maxItems) items with interactions; the dense item-item model is limited to \(maxItems) items",
+                                            hint: "Raise the model's max_items parameter (memory grows with its square), or register a view that keeps the items that matter.")
+            }
+            i = Int32(itemIds.count); itemIndex[item] = i; itemIds.append(item)
+            itemLastSeen.append(-Double.infinity); itemEventTimes.append([])
+        }
+        rows[Int(u)][i, default: 0] += weight
+        if let t = time, t.isFinite {
+            if t > itemLastSeen[Int(i)] { itemLastSeen[Int(i)] = t }
+            if t > maxTime { maxTime = t }
+            itemEventTimes[Int(i)].append((t, weight))
+        }
+        events += 1
+    }
+
+    public var userCount: Int { userIds.count }
+    public var itemCount: Int { itemIds.count }
+
+    /// The matrix in compressed sparse rows with the weighting applied.
+    public func build(weighting: Weighting) -> SparseMatrix {
+        var rowStart = [Int](repeating: 0, count: rows.count + 1)
+        var cols: [Int32] = []
+        var vals: [Double] = []
+        cols.reserveCapacity(rows.reduce(0) { $0 + $1.count })
+        vals.reserveCapacity(cols.capacity)
+        for (u, row) in rows.enumerated() {
+            for (i, w) in row.sorted(by: { $0.key < $1.key }) {
+                let v = weighting.apply(w)
+                if v > 0 && v.isFinite { cols.append(i); vals.append(v) }
+            }
+            rowStart[u + 1] = cols.count
+        }
+        return SparseMatrix(rows: rows.count, cols: itemIds.count, rowStart: rowStart, colIndex: cols, values: vals)
+    }
+
+    /// Number of distinct users per item.
+    public func itemUserCounts() -> [Int] {
+        var c = [Int](repeating: 0, count: itemIds.count)
+        for row in rows { for (i, _) in row { c[Int(i)] += 1 } }
+        return c
+    }
+
+    /// Popularity with exponential time decay (half-life in seconds, counted back from the newest
+    /// event), in the style of SAR's time-decayed affinity. Without timestamps: distinct users.
+    public func decayedPopularity(halfLife: Double) -> [Double] {
+        let counts = itemUserCounts()
+        guard maxTime.isFinite, halfLife > 0 else { return counts.map(Double.init) }
+        var p = [Double](repeating: 0, count: itemIds.count)
+        for i in 0..<itemIds.count {
+            var s = 0.0
+            for (t, w) in itemEventTimes[i] { s += min(w, 1e12) * exp(-0.6931471805599453 * (maxTime - t) / halfLife) }
+            // items whose events had no time still count by their users
+            p[i] = itemEventTimes[i].isEmpty ? Double(counts[i]) * 1e-6 : s
+        }
+        return p
+    }
+}
+
+/// Compressed sparse rows (users x items).
+public struct SparseMatrix: Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let rowStart: [Int]
+    public let colIndex: [Int32]
+    public let values: [Double]
+
+    public init(rows: Int, cols: Int, rowStart: [Int], colIndex: [Int32], values: [Double]) {
+        self.rows = rows; self.cols = cols; self.rowStart = rowStart; self.colIndex = colIndex; self.values = values
+    }
+    public var nonZeros: Int { values.count }
+}

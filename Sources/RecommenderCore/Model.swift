@@ -1,0 +1,360 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import COpenBLAS
+
+/// A trained item-item model, as loaded into a backend: immutable and shared by every call.
+public final class ItemModel: @unchecked Sendable {
+    public let version: Int64
+    public let itemIds: [Int64]
+    public let index: [Int64: Int32]
+    /// Row-major n x n: row i holds the contributions of history item i to every target.
+    public let weights: [Float]
+    /// Fallback ranking for users with no usable history (decayed popularity when timestamps
+    /// exist, distinct users otherwise).
+    public let popularity: [Double]
+    /// Per item: sorted category ids (empty when the item has none); nil when the catalog has no
+    /// categories, in which case `similarityVectors` are used for diversity.
+    public let categories: [[Int32]]?
+    public let similarityDims: Int
+    public let similarityVectors: [Float]
+    public let weighting: Weighting
+    /// Popularity order (most popular first), precomputed for the cold-start fallback.
+    public let popularOrder: [Int32]
+
+    public var count: Int { itemIds.count }
+
+    public init(version: Int64, itemIds: [Int64], weights: [Float], popularity: [Double],
+                categories: [[Int32]]?, similarityDims: Int, similarityVectors: [Float],
+                weighting: Weighting) throws {
+        let n = itemIds.count
+        guard weights.count == n * n else {
+            throw RecError.internalError("model weights have \(weights.count) values for \(n) items; expected \(n * n)")
+        }
+        guard popularity.count == n else { throw RecError.internalError("model popularity has the wrong size") }
+        if let c = categories, c.count != n { throw RecError.internalError("model categories have the wrong size") }
+        guard similarityDims >= 0, similarityVectors.count == n * similarityDims else {
+            throw RecError.internalError("model similarity vectors have the wrong size")
+        }
+        var idx: [Int64: Int32] = [:]
+        idx.reserveCapacity(n)
+        for (i, id) in itemIds.enumerated() {
+            if idx.updateValue(Int32(i), forKey: id) != nil {
+                throw RecError.internalError("model lists item \(id) twice")
+            }
+        }
+        self.version = version
+        self.itemIds = itemIds
+        self.index = idx
+        self.weights = weights
+        self.popularity = popularity
+        self.categories = categories
+        self.similarityDims = similarityDims
+        self.similarityVectors = similarityVectors
+        self.weighting = weighting
+        self.popularOrder = (0..<Int32(n)).sorted {
+            let a = popularity[Int($0)], b = popularity[Int($1)]
+            return a != b ? a > b : itemIds[Int($0)] < itemIds[Int($1)]
+        }
+    }
+
+    /// Similarity in [0, 1] of two items, for diversity: Jaccard of category sets when the
+    /// catalog has categories, otherwise the cosine of the model-derived item vectors (clamped).
+    public func similarity(_ a: Int, _ b: Int) -> Double {
+        if a == b { return 1 }
+        if let cats = categories {
+            return jaccard(cats[a], cats[b])
+        }
+        let d = similarityDims
+        guard d > 0 else { return 0 }
+        var s: Float = 0
+        similarityVectors.withUnsafeBufferPointer { v in
+            s = cblas_sdot(Int32(d), v.baseAddress! + a * d, 1, v.baseAddress! + b * d, 1)
+        }
+        return Double(max(0, min(1, s)))
+    }
+}
+
+/// Jaccard similarity of two sorted id lists; two empty lists count as unrelated (0).
+public func jaccard(_ x: [Int32], _ y: [Int32]) -> Double {
+    if x.isEmpty || y.isEmpty { return 0 }
+    var i = 0, j = 0, inter = 0
+    while i < x.count && j < y.count {
+        if x[i] == y[j] { inter += 1; i += 1; j += 1 } else if x[i] < y[j] { i += 1 } else { j += 1 }
+    }
+    let union = x.count + y.count - inter
+    return union > 0 ? Double(inter) / Double(union) : 0
+}
+
+/// One user's history as read live from the interactions table, aggregated per item.
+public struct History {
+    /// item id -> summed event weight
+    public private(set) var totals: [Int64: Double] = [:]
+    public private(set) var order: [Int64] = []
+    public private(set) var eventCounts: [Int64: Int] = [:]
+    public init() {}
+    public mutating func add(item: Int64, weight: Double) {
+        if totals[item] == nil { order.append(item) }
+        totals[item, default: 0] += weight
+        eventCounts[item, default: 0] += 1
+    }
+    public var isEmpty: Bool { totals.isEmpty }
+    public var items: Set<Int64> { Set(order) }
+}
+
+/// The model's view of a history: the weighted entries it can score with.
+public struct ScoredHistory {
+    public var entries: [(index: Int32, itemId: Int64, value: Double)] = []
+    public var unknownItems: [Int64] = []
+    public var seen: Set<Int32> = []
+}
+
+public struct Recommendation: Equatable {
+    public var itemId: Int64
+    public var score: Double
+    public var relevanceRank: Int
+    public var forVariety: Bool
+    public var source: String
+}
+
+public enum Reranker: String, Sendable {
+    case mmr
+    case dpp
+}
+
+public struct RecommendOptions {
+    public var k: Int
+    public var diversity: Double
+    public var excludeSeen: Bool = true
+    public var reranker: Reranker = .mmr
+    /// Candidate pool for re-ranking: max(poolMinimum, poolFactor * k), capped by the catalog.
+    public var poolMinimum: Int = 100
+    public var poolFactor: Int = 5
+    public init(k: Int, diversity: Double) { self.k = k; self.diversity = diversity }
+}
+
+/// Largest k accepted: a list longer than this is a mistake, not a request.
+public let maxK = 10_000
+
+public func validate(k: Int, diversity: Double) throws {
+    if k <= 0 {
+        throw RecError.invalidParameter("k must be positive (got \(k))", hint: "Ask for the number of items to show, for example 10.")
+    }
+    if k > maxK {
+        throw RecError.invalidParameter("k = \(k) is larger than the limit of \(maxK)",
+                                        hint: "Ask for at most \(maxK) items; to score a whole catalog use a batch query.")
+    }
+    if diversity.isNaN || diversity < 0 || diversity > 1 {
+        throw RecError.invalidParameter("diversity must be between 0 and 1 (got \(diversity))",
+                                        hint: "0 is pure relevance; 0.3 is a mild mix; 1 is the most varied list.")
+    }
+}
+
+extension ItemModel {
+    public func prepare(_ history: History) -> ScoredHistory {
+        var h = ScoredHistory()
+        for item in history.order {
+            guard let total = history.totals[item] else { continue }
+            if let i = index[item] {
+                h.seen.insert(i)
+                let v = weighting.apply(total)
+                if v > 0 && v.isFinite { h.entries.append((i, item, v)) }
+            } else {
+                h.unknownItems.append(item)
+            }
+        }
+        return h
+    }
+
+    /// Relevance scores of every item for a history: s_j = sum_i x_i B_ij (one saxpy per entry).
+    public func scores(_ h: ScoredHistory) -> [Float] {
+        let n = count
+        var s = [Float](repeating: 0, count: n)
+        guard n > 0 else { return s }
+        weights.withUnsafeBufferPointer { w in
+            s.withUnsafeMutableBufferPointer { sp in
+                for e in h.entries {
+                    cblas_saxpy(Int32(n), Float(e.value), w.baseAddress! + Int(e.index) * n, 1, sp.baseAddress!, 1)
+                }
+            }
+        }
+        return s
+    }
+
+    /// s_j in double precision, summed over the history in its order (as explain() sums it).
+    public func exactScore(_ h: ScoredHistory, _ j: Int) -> Double {
+        let n = count
+        guard j >= 0, j < n else { return 0 }
+        var total = 0.0
+        for e in h.entries { total += e.value * Double(weights[Int(e.index) * n + j]) }
+        return total
+    }
+
+    /// The k best items for a history, re-ranked for diversity when asked.
+    public func recommend(_ history: History, _ opt: RecommendOptions) throws -> [Recommendation] {
+        try validate(k: opt.k, diversity: opt.diversity)
+        let h = prepare(history)
+        if h.entries.isEmpty {
+            return popular(k: opt.k, exclude: opt.excludeSeen ? h.seen : [], excludeIds: opt.excludeSeen ? Set(h.unknownItems) : [])
+        }
+        var s = scores(h)
+        let poolSize = opt.diversity > 0 ? max(opt.k, max(opt.poolMinimum, opt.poolFactor * opt.k)) : opt.k
+        var pool = topIndices(s, count: poolSize, exclude: opt.excludeSeen ? h.seen : [])
+        // Report (and order the pool by) the exact double-precision sum of the contributions, the
+        // same sum explain() shows, so that a list's scores and its explanations agree exactly.
+        var exact: [Int32: Double] = [:]
+        for i in pool { exact[i] = exactScore(h, Int(i)) }
+        pool.sort { a, b in
+            let x = exact[a] ?? 0, y = exact[b] ?? 0
+            return x != y ? x > y : a < b
+        }
+        for i in pool { s[Int(i)] = Float(exact[i] ?? 0) }
+        let picked: [(Int, Bool)]
+        if opt.diversity > 0 && pool.count > 1 {
+            switch opt.reranker {
+            case .mmr: picked = mmr(pool: pool, scores: s, k: opt.k, diversity: opt.diversity)
+            case .dpp: picked = dpp(pool: pool, scores: s, k: opt.k, diversity: opt.diversity)
+            }
+        } else {
+            picked = pool.prefix(opt.k).enumerated().map { ($0.offset, false) }
+        }
+        return picked.map { (p, variety) in
+            let i = Int(pool[p])
+            return Recommendation(itemId: itemIds[i], score: exact[pool[p]] ?? Double(s[i]), relevanceRank: p + 1, forVariety: variety, source: "model")
+        }
+    }
+
+    /// Cold start: the most popular items (time-decayed when the data has timestamps).
+    public func popular(k: Int, exclude: Set<Int32>, excludeIds: Set<Int64> = []) -> [Recommendation] {
+        var out: [Recommendation] = []
+        out.reserveCapacity(min(k, count))
+        var rank = 0
+        for i in popularOrder {
+            if exclude.contains(i) || excludeIds.contains(itemIds[Int(i)]) { continue }
+            rank += 1
+            out.append(Recommendation(itemId: itemIds[Int(i)], score: popularity[Int(i)], relevanceRank: rank, forVariety: false, source: "popular"))
+            if out.count >= k { break }
+        }
+        return out
+    }
+
+    /// MMR (Carbonell and Goldstein, SIGIR 1998): greedily pick the candidate maximising
+    /// (1 - d) * relevance - d * (max similarity to the items already picked), relevance scaled to
+    /// [0, 1] over the pool. The first pick is always the most relevant item; ties go to relevance.
+    /// Returns (pool position, placed for variety).
+    func mmr(pool: [Int32], scores s: [Float], k: Int, diversity d: Double) -> [(Int, Bool)] {
+        let rel = normalisedRelevance(pool: pool, scores: s)
+        var maxSim = [Double](repeating: 0, count: pool.count)
+        var taken = [Bool](repeating: false, count: pool.count)
+        var out: [(Int, Bool)] = []
+        let target = min(k, pool.count)
+        while out.count < target {
+            var best = -1
+            var bestValue = -Double.infinity
+            var firstFree = -1
+            for p in 0..<pool.count where !taken[p] {
+                if firstFree < 0 { firstFree = p }
+                let v = (1 - d) * rel[p] - d * maxSim[p]
+                if v > bestValue + 1e-12 { bestValue = v; best = p }
+            }
+            guard best >= 0 else { break }
+            taken[best] = true
+            out.append((best, best != firstFree))
+            let bi = Int(pool[best])
+            for p in 0..<pool.count where !taken[p] {
+                let sim = similarity(Int(pool[p]), bi)
+                if sim > maxSim[p] { maxSim[p] = sim }
+            }
+        }
+        return out
+    }
+
+    /// Greedy MAP inference for a DPP (Chen, Zhang and Zhou, "Fast Greedy MAP Inference for
+    /// Determinantal Point Process to Improve Recommendation Diversity", NeurIPS 2018), with the
+    /// kernel L_ij = q_i S_ij q_j and quality q_i = exp(alpha * relevance_i), alpha = theta / (2 (1 -
+    /// theta)), theta = 1 - diversity (their relevance/diversity trade-off). Incremental Cholesky,
+    /// O(k^2 M). Once the kernel is exhausted the rest follows relevance.
+    func dpp(pool: [Int32], scores s: [Float], k: Int, diversity d: Double) -> [(Int, Bool)] {
+        let rel = normalisedRelevance(pool: pool, scores: s)
+        let m = pool.count
+        let theta = 1 - d
+        let alpha = min(50.0, theta / (2 * max(1e-9, 1 - theta)))
+        let q = rel.map { exp(alpha * ($0 - 1)) }   // shifted: the best item has quality 1
+        var di2 = q.map { $0 * $0 }
+        var c = [[Double]](repeating: [], count: m)
+        var taken = [Bool](repeating: false, count: m)
+        var out: [(Int, Bool)] = []
+        let target = min(k, m)
+        var exhausted = false
+        while out.count < target {
+            var best = -1
+            var firstFree = -1
+            var bestValue = -Double.infinity
+            for p in 0..<m where !taken[p] {
+                if firstFree < 0 { firstFree = p }
+                let v = exhausted ? -Double(p) : di2[p]
+                if v > bestValue + (exhausted ? 0 : 1e-15) { bestValue = v; best = p }
+            }
+            guard best >= 0 else { break }
+            if !exhausted && di2[best] <= 1e-12 { exhausted = true; continue }
+            taken[best] = true
+            out.append((best, best != firstFree))
+            if exhausted { continue }
+            let dj = di2[best].squareRoot()
+            let cj = c[best]
+            let bi = Int(pool[best])
+            for p in 0..<m where !taken[p] {
+                let lji = q[best] * similarity(bi, Int(pool[p])) * q[p]
+                var dot = 0.0
+                let cp = c[p]
+                for t in 0..<min(cj.count, cp.count) { dot += cj[t] * cp[t] }
+                let e = (lji - dot) / dj
+                c[p].append(e)
+                di2[p] -= e * e
+            }
+        }
+        return out
+    }
+
+    func normalisedRelevance(pool: [Int32], scores s: [Float]) -> [Double] {
+        guard let first = pool.first else { return [] }
+        var lo = Double(s[Int(first)]), hi = lo
+        for i in pool { let v = Double(s[Int(i)]); lo = min(lo, v); hi = max(hi, v) }
+        let span = hi - lo
+        return pool.map { span > 0 ? (Double(s[Int($0)]) - lo) / span : 1 }
+    }
+}
+
+/// Indices of the `count` highest scores, best first (ties broken by lower index), skipping
+/// `exclude`. A bounded min-heap: O(n log count).
+public func topIndices(_ s: [Float], count: Int, exclude: Set<Int32>) -> [Int32] {
+    guard count > 0 else { return [] }
+    var heap: [(Float, Int32)] = []   // min-heap by (score, -index)
+    heap.reserveCapacity(min(count, s.count) + 1)
+    @inline(__always) func less(_ a: (Float, Int32), _ b: (Float, Int32)) -> Bool {
+        a.0 != b.0 ? a.0 < b.0 : a.1 > b.1
+    }
+    func siftUp(_ i0: Int) {
+        var i = i0
+        while i > 0 { let p = (i - 1) / 2; if less(heap[i], heap[p]) { heap.swapAt(i, p); i = p } else { break } }
+    }
+    func siftDown(_ i0: Int) {
+        var i = i0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count && less(heap[l], heap[m]) { m = l }
+            if r < heap.count && less(heap[r], heap[m]) { m = r }
+            if m == i { return }
+            heap.swapAt(i, m); i = m
+        }
+    }
+    for (i, v) in s.enumerated() {
+        let idx = Int32(truncatingIfNeeded: i)
+        if v.isNaN || exclude.contains(idx) { continue }
+        let e = (v, idx)
+        if heap.count < count { heap.append(e); siftUp(heap.count - 1) }
+        else if less(heap[0], e) { heap[0] = e; siftDown(0) }
+    }
+    return heap.sorted { less($1, $0) }.map { $0.1 }
+}

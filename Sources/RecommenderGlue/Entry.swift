@@ -1,0 +1,125 @@
+// The functions the C entry points call. Each returns REC_OK, REC_PG_ERROR (a PostgreSQL error
+// was saved by the shim and is re-thrown by C) or REC_SWIFT_ERROR (rec_set_error was called).
+import CPostgresShim
+import RecommenderCore
+
+/// Runs one call: maps every thrown error to a code. Nothing here traps on bad input.
+func guarded(_ body: () throws -> Void) -> Int32 {
+    do {
+        try body()
+        return Int32(REC_OK)
+    } catch is PGFailure {
+        return Int32(REC_PG_ERROR)
+    } catch let e as RecError {
+        rec_set_error(e.sqlstate, e.message, e.hint)
+        return Int32(REC_SWIFT_ERROR)
+    } catch {
+        rec_set_error("XX000", "recommender: unexpected error: \(error)", nil)
+        return Int32(REC_SWIFT_ERROR)
+    }
+}
+
+func modelName(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
+
+@_cdecl("rec_swift_recommend")
+public func rec_swift_recommend(_ userId: Int64, _ k: Int32, _ diversity: Double,
+                                _ model: UnsafePointer<CChar>?, _ sink: OpaquePointer?) -> Int32 {
+    guarded {
+        try validate(k: Int(k), diversity: diversity)
+        let m = try Catalog.resolve(modelName(model))
+        _ = try Catalog.requireTrained(m)
+        let sql = try Catalog.sql(m)
+        let history = try Catalog.history(sql, model: m, user: userId)
+        let im = try Catalog.model(m)
+        var opt = RecommendOptions(k: Int(k), diversity: diversity)
+        opt.reranker = m.reranker
+        opt.poolMinimum = m.candidatePool
+        let recs = try im.recommend(history, opt)
+        let out = Sink(handle: sink)
+        for (n, r) in recs.enumerated() {
+            try out.row([.int4(Int32(n + 1)), .int8(r.itemId), .float8(r.score), .int4(Int32(clamping: r.relevanceRank)),
+                         .bool(r.forVariety), .text(r.source)])
+        }
+    }
+}
+
+@_cdecl("rec_swift_similar")
+public func rec_swift_similar(_ itemId: Int64, _ k: Int32, _ diversity: Double,
+                              _ model: UnsafePointer<CChar>?, _ sink: OpaquePointer?) -> Int32 {
+    guarded {
+        try validate(k: Int(k), diversity: diversity)
+        let m = try Catalog.resolve(modelName(model))
+        let im = try Catalog.model(m)
+        guard im.index[itemId] != nil else {
+            throw RecError("22023", "item \(itemId) is not in model \"\(m.name)\"",
+                           hint: "The item has no interactions in the data the model was trained on (or is new since training).")
+        }
+        var h = History()
+        h.add(item: itemId, weight: 1)
+        var opt = RecommendOptions(k: Int(k), diversity: diversity)
+        opt.reranker = m.reranker
+        opt.poolMinimum = m.candidatePool
+        let recs = try im.recommend(h, opt)
+        let out = Sink(handle: sink)
+        for (n, r) in recs.enumerated() {
+            try out.row([.int4(Int32(n + 1)), .int8(r.itemId), .float8(r.score), .int4(Int32(clamping: r.relevanceRank)), .bool(r.forVariety)])
+        }
+    }
+}
+
+@_cdecl("rec_swift_explain")
+public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafePointer<CChar>?,
+                              _ sink: OpaquePointer?) -> Int32 {
+    guarded {
+        let m = try Catalog.resolve(modelName(model))
+        _ = try Catalog.requireTrained(m)
+        let sql = try Catalog.sql(m)
+        let history = try Catalog.history(sql, model: m, user: userId)
+        let im = try Catalog.model(m)
+        let e = im.explain(history, item: itemId)
+        var ids = [itemId]
+        ids.append(contentsOf: e.parts.map(\.itemId))
+        ids.append(contentsOf: e.unknownHistory)
+        let titles = try Catalog.titles(sql, model: m, items: ids)
+        let out = Sink(handle: sink)
+        let verdict: String
+        switch e.status {
+        case .recommendable:
+            verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userId) can be recommended; the score is the sum of the contributions of the user's own items below"
+        case .inHistory:
+            verdict = "not recommendable: item \(itemId) is already in the history of user \(userId) (recommend() leaves such items out)"
+        case .coldUser:
+            if let r = e.rank {
+                verdict = "user \(userId) has no history the model knows: recommendations fall back to popularity, where this item ranks \(r) of \(e.candidates); the score is its popularity"
+            } else {
+                verdict = "user \(userId) has no history the model knows: recommendations fall back to popularity"
+            }
+        case .notInModel:
+            verdict = "not recommendable: item \(itemId) is not in model \"\(m.name)\" (version \(im.version)): it is unknown, or had no interactions when the model was trained"
+        }
+        try out.row([.text("score"), .int8(itemId), .optionalText(titles[itemId]),
+                     e.score.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)),
+                     e.score == nil ? .null(Int32(REC_FLOAT8)) : .float8(1), .text(verdict)])
+        for p in e.parts {
+            let events = history.eventCounts[p.itemId] ?? 0
+            try out.row([.text("because"), .int8(p.itemId), .optionalText(titles[p.itemId]), .float8(p.contribution),
+                         p.share.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)),
+                         .text("in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))")])
+        }
+        for id in e.unknownHistory {
+            try out.row([.text("because"), .int8(id), .optionalText(titles[id]), .float8(0), .float8(0),
+                         .text("in the user's history, but not in the model (new since training): contributes nothing until the next training")])
+        }
+    }
+}
+
+@_cdecl("rec_swift_reset_cache")
+public func rec_swift_reset_cache() {
+    Backend.reset()
+}
+
+func formatNumber(_ x: Double) -> String {
+    guard x.isFinite else { return "\(x)" }
+    let r = (x * 1000).rounded() / 1000
+    return (r == r.rounded() && abs(r) < 1e15) ? String(Int64(r)) : String(r)
+}

@@ -1,0 +1,177 @@
+// Training inside the database: read the registered interactions through a cursor, fit EASE,
+// and store the new version in the extension's tables in the caller's transaction, so that it
+// replaces the old version atomically when that transaction commits.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPostgresShim
+import RecommenderCore
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}
+
+struct TrainParams {
+    var lambda = 200.0
+    var weighting = Weighting.log
+    var maxItems = 10000
+    var halfLife = 14.0 * 86400
+}
+
+func floatBytes(_ a: ArraySlice<Float>) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: a.count * 4)
+    a.withUnsafeBytes { src in out.withUnsafeMutableBytes { $0.copyMemory(from: src) } }
+    return out
+}
+
+@_cdecl("rec_swift_train")
+public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointer?) -> Int32 {
+    guarded {
+        guard let name = modelName(model) else { throw RecError.nullValue("model must not be NULL") }
+        let t0 = now()
+        // Lock the registration: concurrent trainings of one model queue up instead of racing.
+        _ = try Catalog.resolve(name)   // a clear error for unknown models
+        _ = try PG.exec("SELECT 1 FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE", [.text(name)])
+        let m = try Catalog.resolve(name)
+        var p = TrainParams()
+        let pc = try Cursor("""
+            SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8
+              FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1
+            """, [.text(m.name)])
+        try pc.forEachRow { r in
+            p.lambda = try pc.float8(r, 0) ?? p.lambda
+            p.weighting = Weighting(rawValue: try pc.text(r, 1) ?? "log") ?? .log
+            p.maxItems = Int(try pc.int4(r, 2) ?? 10000)
+            p.halfLife = try pc.float8(r, 3) ?? p.halfLife
+        }
+        try pc.close()
+        Backend.sql[m.name] = nil          // validate the registration afresh
+        let sql = try Catalog.sql(m)
+        Catalog.setHint(for: m)
+
+        // 1. interactions
+        try PG.notice("recommender: training model \"\(m.name)\": reading interactions")
+        var b = InteractionMatrixBuilder(maxItems: p.maxItems)
+        let c = try Cursor(sql.train)
+        try c.forEachRow(batch: 10000) { r in
+            guard let u = try c.int8(r, 0) else {
+                throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL user id",
+                                         hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
+            }
+            guard let i = try c.int8(r, 1) else {
+                throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL item id",
+                                         hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
+            }
+            let w = try c.float8(r, 2) ?? 0
+            try validateWeight(w, column: "weight")
+            try b.add(user: u, item: i, weight: w, time: try c.float8(r, 3))
+        }
+        try c.close()
+        guard b.itemCount > 0 else {
+            throw RecError.objectState("model \"\(m.name)\" has no interactions with a positive weight to learn from",
+                                       hint: "Check the registered table and event weights with SELECT * FROM recommender.status('\(m.name)').")
+        }
+        let x = b.build(weighting: p.weighting)
+        let n = b.itemCount
+        try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
+
+        // 2. categories (for diversity) from the items table
+        var categoryNames: [String] = []
+        var categoryIds: [String: Int32] = [:]
+        var itemCats = [[Int32]](repeating: [], count: n)
+        let hasCategories = sql.category != nil
+        if let q = sql.category {
+            let cc = try Cursor(q)
+            try cc.forEachRow(batch: 10000) { r in
+                guard let id = try cc.int8(r, 0), let cat = try cc.text(r, 1), let i = b.itemIndex[id] else { return }
+                let cid: Int32
+                if let f = categoryIds[cat] { cid = f } else {
+                    cid = Int32(categoryNames.count); categoryIds[cat] = cid; categoryNames.append(cat)
+                }
+                if !itemCats[Int(i)].contains(cid) { itemCats[Int(i)].append(cid) }
+            }
+            try cc.close()
+            for i in 0..<n { itemCats[i].sort() }
+        }
+
+        // 3. EASE
+        try PG.notice("recommender: computing the \(n) x \(n) item Gram matrix")
+        var g = try EASE.gram(x, interrupt: PG.interrupt)
+        let dims = hasCategories ? 0 : min(48, n)
+        let sim = hasCategories ? [] : EASE.similarityVectors(gram: g, n: n, dims: dims)
+        try PG.interrupt()
+        try PG.notice("recommender: solving EASE (lambda \(p.lambda))")
+        let weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, threads: 2, interrupt: PG.interrupt)
+        g = []
+        let users = b.itemUserCounts()
+        let pop = b.decayedPopularity(halfLife: p.halfLife)
+
+        // 4. store the new version
+        try PG.notice("recommender: storing version")
+        let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
+        var version: Int64 = 0
+        try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
+        try vc.close()
+        let seconds = now() - t0
+        let params = "{" + [
+            "\"lambda\": \(p.lambda)",
+            "\"weighting\": \(jsonString(p.weighting.rawValue))",
+            "\"max_items\": \(p.maxItems)",
+            "\"popularity_half_life_seconds\": \(p.halfLife)",
+            "\"has_categories\": \(hasCategories)",
+            "\"similarity_dims\": \(dims)",
+            "\"categories\": [" + categoryNames.map(jsonString).joined(separator: ", ") + "]",
+            "\"algorithm\": \"EASE (Steck 2019)\"",
+        ].joined(separator: ", ") + "}"
+        _ = try PG.exec("""
+            INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.jsonb)
+            """, [.text(m.name), .int8(version), .float8(seconds), .int4(Int32(b.userCount)), .int4(Int32(n)),
+                  .int8(Int64(b.events)), .int8(Int64(x.nonZeros)), .text(params)])
+        let ins = try Plan("""
+            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, categories, similarity, weights)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::pg_catalog.int4[], $8, $9)
+            """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_INT8), Int32(REC_INT4),
+                         Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA)])
+        for i in 0..<n {
+            let cats: SQLValue = hasCategories ? .text("{" + itemCats[i].map(String.init).joined(separator: ",") + "}") : .null(Int32(REC_TEXT))
+            let simv: SQLValue = dims > 0 ? .bytes(floatBytes(sim[(i * dims)..<((i + 1) * dims)])) : .null(Int32(REC_BYTEA))
+            try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(b.itemIds[i]), .int4(Int32(clamping: users[i])),
+                          .float8(pop[i]), cats, simv, .bytes(floatBytes(weights[(i * n)..<((i + 1) * n)]))])
+            if i % 256 == 255 { try PG.interrupt() }
+        }
+        try ins.free()
+        _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
+        _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
+                        [.text(m.name), .int8(version)])
+        let total = now() - t0
+        _ = try PG.exec("UPDATE recommender.model_version SET train_seconds = $3 WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+                        [.text(m.name), .int8(version), .float8(total)])
+        try PG.notice("recommender: model \"\(m.name)\" version \(version) trained in \(formatNumber(total)) s")
+        try Sink(handle: sink).row([.text(m.name), .int8(version), .int4(Int32(b.userCount)), .int4(Int32(n)),
+                                    .int8(Int64(b.events)), .float8(total)])
+    }
+}

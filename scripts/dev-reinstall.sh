@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Developer loop: rebuild, reinstall, restart the scratch cluster given as $1 (dir) $2 (port).
+source "$(dirname "$0")/lib.sh"
+build_release
+install_extension
+start_cluster "${1:-/tmp/rt}" "${2:-55432}"

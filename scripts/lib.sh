@@ -1,0 +1,82 @@
+# Shared shell functions for setup.sh, test.sh and bench.sh. Source it; do not run it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Debian packages the build and the tests need. Installs only what is missing.
+ensure_deps() {
+    local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libopenblas-dev liblapack-dev)
+    local missing=()
+    for p in "${pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing Debian packages: ${missing[*]}"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if ! command -v swift >/dev/null 2>&1; then
+        if [ -x /opt/swift/usr/bin/swift ]; then export PATH="/opt/swift/usr/bin:$PATH"; else
+            echo "error: a Swift 6 toolchain is needed to build (swift.org/install); the database server itself does not need one" >&2
+            exit 1
+        fi
+    fi
+}
+
+# Release build with the Swift runtime linked statically: the server needs no Swift toolchain.
+build_release() {
+    log "building the extension (release, static Swift runtime)"
+    (cd "$ROOT" && swift build -c release -Xswiftc -static-stdlib \
+        -Xcc -I"$("$PG_BIN/pg_config" --includedir-server)" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true)
+    test -f "$ROOT/.build/release/librecommender.so" || { echo "error: build failed" >&2; exit 1; }
+}
+
+# Installs into the directories pg_config names.
+install_extension() {
+    local pg_config="$PG_BIN/pg_config"
+    local libdir sharedir
+    libdir="$("$pg_config" --pkglibdir)"
+    sharedir="$("$pg_config" --sharedir)/extension"
+    log "installing into $libdir and $sharedir"
+    $SUDO install -m 755 "$ROOT/.build/release/librecommender.so" "$libdir/recommender.so"
+    $SUDO install -m 644 "$ROOT/extension/recommender.control" "$sharedir/"
+    $SUDO install -m 644 "$ROOT"/extension/recommender--*.sql "$sharedir/"
+}
+
+# start_cluster DIR PORT: a private PostgreSQL 15 cluster in DIR on 127.0.0.1:PORT, socket in DIR.
+start_cluster() {
+    local dir="$1" port="$2"
+    local runas=()
+    if [ "$(id -u)" = "0" ]; then runas=(runuser -u postgres --); fi
+    mkdir -p "$dir"
+    if [ "$(id -u)" = "0" ]; then chown postgres:postgres "$dir"; chmod 700 "$dir"; fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        log "creating a PostgreSQL 15 cluster in $dir"
+        "${runas[@]}" "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    if "${runas[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        "${runas[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -m fast stop >/dev/null
+    fi
+    log "starting PostgreSQL on 127.0.0.1:$port"
+    "${runas[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=256MB" start >/dev/null
+}
+
+stop_cluster() {
+    local dir="$1"
+    local runas=()
+    if [ "$(id -u)" = "0" ]; then runas=(runuser -u postgres --); fi
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        "${runas[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
+    fi
+}
+
+# A free TCP port on loopback.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
