@@ -33,6 +33,7 @@ CREATE FUNCTION recommender.create_sample_shop(
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET jit = off   -- JIT-compiling the big generation queries would take minutes
 AS $function$
 DECLARE
     -- Copies of the arguments: "customers" and "products" would clash with table names in SQL.
@@ -406,10 +407,12 @@ BEGIN
     -- 0.3, and at least every 20 views). A session has a category (a favourite with p=0.78,
     -- else any category by popularity) and a start time; views in it are ~2 minutes apart.
     -- A view shows: a trending product (last 14 days, p=0.08), a product of the customer's
-    -- preferred brand in that category (p=0.35; Zipf-like by rank within the brand), or a
+    -- preferred brand in that category (p=0.5; Zipf-like by rank within the brand), or a
     -- product of the category (Zipf-like: rank ~ n*u^3). A product not yet added at that time
     -- is replaced by one of the category's established top sellers. Views lead to a cart
-    -- (p=0.2, 0.36 for the preferred brand) and carts to a purchase (p=0.6, 0.75).
+    -- (p=0.165, 0.35 for the preferred brand) and carts to a purchase (p=0.56, 0.73).
+    -- (The MATERIALIZED steps matter: inlined, each derived column's expression would be
+    -- copied into every later use, and evaluation time would explode.)
     ------------------------------------------------------------------------------------------
     CREATE TEMP TABLE _shop_ev ON COMMIT DROP AS
     WITH v AS (
@@ -426,7 +429,7 @@ BEGIN
                k - max(CASE WHEN flag THEN k END) OVER w AS pos
         FROM v
         WINDOW w AS (PARTITION BY cid ORDER BY k)
-    ), a AS (
+    ), a AS MATERIALIZED (
         SELECT s.*,
                CASE WHEN (hashint8extended(skey, s0 + 302) & 2147483647)::float8 / 2147483648::float8 < 0.78
                     THEN favs[CASE WHEN nf = 1 OR (hashint8extended(skey, s0 + 303) & 2147483647)::float8 / 2147483648::float8 < 0.5 THEN 1
@@ -448,24 +451,24 @@ BEGIN
                (hashint8extended(vkey, s0 + 322) & 2147483647)::float8 / 2147483648::float8 AS u_dc,
                (hashint8extended(vkey, s0 + 323) & 2147483647)::float8 / 2147483648::float8 AS u_dp
         FROM s
-    ), c AS (
+    ), c AS MATERIALIZED (
         -- the customer's preferred brand in this category (same for all their sessions in it)
         SELECT a.*, (cc - 1) * max_b + pb AS bk
         FROM (SELECT a.*,
-                     1 + floor(cat_nb[cc] * (0.5 * ub + 0.5 * ub * ub))::int AS pb
+                     1 + floor(cat_nb[cc] * ub)::int AS pb
                 FROM (SELECT a.*,
                              (hashint8extended(cid::bigint * 64 + cc, s0 + 307) & 2147483647)::float8 / 2147483648::float8 AS ub
                         FROM a) a) a
-    ), d AS (
+    ), d AS MATERIALIZED (
         SELECT c.*,
                CASE WHEN tv >= t_trend AND u_tr < 0.08
                     THEN tr[1 + floor(u_trp * n_tr)::int]
-                    WHEN b_cnt[bk] > 0 AND u_loyal < 0.35
+                    WHEN b_cnt[bk] > 0 AND u_loyal < 0.5
                     THEN b_pid[b_off[bk] + 1 + floor(b_cnt[bk] * u_bp * u_bp)::int]
                     ELSE p_cr[cat_off[cc] + 1 + floor(cat_n[cc] * u_cp * u_cp * u_cp)::int]
                END AS pid0
         FROM c
-    ), e AS (
+    ), e AS MATERIALIZED (
         SELECT d.*,
                CASE WHEN p_added[pid0] <= tv THEN pid0
                     ELSE p_cr[cat_off[p_cat[pid0]] + 1 + floor(cat_m[p_cat[pid0]] * u_fb * u_fb * u_fb)::int]
@@ -473,9 +476,9 @@ BEGIN
         FROM d
     ), f AS (
         SELECT e.*,
-               u_cart < CASE WHEN bm THEN 0.36 ELSE 0.2 END AS is_cart,
-               u_cart < CASE WHEN bm THEN 0.36 ELSE 0.2 END
-                 AND u_buy < CASE WHEN bm THEN 0.75 ELSE 0.6 END AS is_buy,
+               u_cart < CASE WHEN bm THEN 0.35 ELSE 0.165 END AS is_cart,
+               u_cart < CASE WHEN bm THEN 0.35 ELSE 0.165 END
+                 AND u_buy < CASE WHEN bm THEN 0.73 ELSE 0.56 END AS is_buy,
                tv + 20 + floor(u_dc * 90)::bigint AS tc
         FROM (SELECT e.*, (p_cat[pid] = cc AND p_brand[pid] = pb) AS bm FROM e) e
     )

@@ -64,19 +64,12 @@ extension ItemModel {
         var rank: Int? = nil
         if !inHistory {
             // rank with the same scores recommend() uses (Float), ties broken by index as topIndices does
-            // Float scores sort the catalog; near-ties are settled with the exact double sums,
-            // as recommend() orders its list.
-            let s = scores(h)
-            let sj = Double(s[j])
-            let tol = 1e-5 * max(1e-12, abs(sj))
+            // Rank by the exact double sums, as recommend() orders its list (a Float pre-sort can
+            // disagree when positive and negative contributions nearly cancel).
             var better = 0
             for i in 0..<n where i != j && !h.seen.contains(Int32(i)) {
-                let si = Double(s[i])
-                if si > sj + tol { better += 1 }
-                else if si >= sj - tol {
-                    let ei = exactScore(h, i)
-                    if ei > total || (ei == total && i < j) { better += 1 }
-                }
+                let ei = exactScore(h, i)
+                if ei > total || (ei == total && i < j) { better += 1 }
             }
             rank = better + 1
         }

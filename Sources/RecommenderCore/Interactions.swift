@@ -20,16 +20,12 @@ public enum Weighting: String, CaseIterable, Sendable {
     }
 }
 
-/// Checks one event weight read from the shop's table.
+/// Checks one event weight read from the shop's table; `what` names the row for the message.
 @inline(__always)
-public func validateWeight(_ w: Double, column: String) throws {
-    if w.isNaN || w.isInfinite {
-        throw RecError.outOfRange("weight column \"\(column)\" holds a non-finite value (\(w))",
-                                  hint: "Weights must be finite numbers >= 0; filter or fix the rows, or register a view that does.")
-    }
-    if w < 0 {
-        throw RecError.outOfRange("weight column \"\(column)\" holds a negative value (\(w))",
-                                  hint: "Weights must be finite numbers >= 0; filter or fix the rows, or register a view that does.")
+public func validateWeight(_ w: Double, _ what: @autoclosure () -> String) throws {
+    if w.isNaN || w.isInfinite || w < 0 {
+        throw RecError.outOfRange("\(what()) has \(w < 0 ? "a negative" : "a non-finite") weight (\(w))",
+                                  hint: "Weights (times event-type weights) must be finite numbers >= 0; fix or delete those rows, or register a view that filters them.")
     }
 }
 

@@ -28,12 +28,15 @@ public final class ItemModel: @unchecked Sendable {
                 categories: [[Int32]]?, similarityDims: Int, similarityVectors: [Float],
                 weighting: Weighting) throws {
         let n = itemIds.count
-        guard weights.count == n * n else {
+        let (wCount, wOverflow) = n.multipliedReportingOverflow(by: n)
+        guard !wOverflow, weights.count == wCount else {
             throw RecError.internalError("model weights have \(weights.count) values for \(n) items; expected \(n * n)")
         }
         guard popularity.count == n else { throw RecError.internalError("model popularity has the wrong size") }
+        guard popularity.allSatisfy({ $0.isFinite }) else { throw RecError.internalError("model popularity holds a non-finite value") }
         if let c = categories, c.count != n { throw RecError.internalError("model categories have the wrong size") }
-        guard similarityDims >= 0, similarityVectors.count == n * similarityDims else {
+        let (simCount, simOverflow) = n.multipliedReportingOverflow(by: max(0, similarityDims))
+        guard similarityDims >= 0, !simOverflow, similarityVectors.count == simCount else {
             throw RecError.internalError("model similarity vectors have the wrong size")
         }
         var idx: [Int64: Int32] = [:]

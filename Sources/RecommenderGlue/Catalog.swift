@@ -45,6 +45,17 @@ enum Catalog {
                                  reranker: Reranker(rawValue: try cursor.text(r, 3) ?? "mmr") ?? .mmr,
                                  candidatePool: Int(try cursor.int4(r, 4) ?? 100)))
         }
+        if rows.isEmpty {
+            // Hidden by row security? Then say "permission denied", as PostgreSQL would for the table.
+            let h = try Cursor("SELECT recommender._hidden_model($1)", [.optionalText(requested)])
+            var table: String? = nil
+            try h.forEachRow { r in table = try h.text(r, 0) }
+            try h.close()
+            if let t = table {
+                throw RecError("42501", "permission denied for model \"\(requested ?? "default")\": it reads table \(t)",
+                               hint: "A role may use a model only if it may SELECT the model's interactions table: GRANT SELECT ON \(t) TO the role.")
+            }
+        }
         if let name = requested {
             guard let row = rows.first else {
                 throw RecError("42704", "model \"\(name)\" does not exist",
@@ -175,7 +186,7 @@ enum Catalog {
                                          hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
             }
             let w = try c.float8(r, 1) ?? 0
-            try validateWeight(w, column: "weight")
+            try validateWeight(w, "the interaction of user \(user) with item \(item)")
             h.add(item: item, weight: w)
         }
         return h

@@ -86,7 +86,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
                                          hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
             }
             let w = try c.float8(r, 2) ?? 0
-            try validateWeight(w, column: "weight")
+            try validateWeight(w, "the interaction of user \(u) with item \(i) (model \"\(m.name)\")")
             try b.add(user: u, item: i, weight: w, time: try c.float8(r, 3))
         }
         try c.close()
