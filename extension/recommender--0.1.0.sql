@@ -201,8 +201,10 @@ $$;
 --   history_sql:  item int8, weight float8, time float8 for one user ($1 int8)
 --   category_sql: item int8, category text (one row per category; NULL when no categories)
 --   title_sql:    item int8, title text for the items in $1 (a text literal of an int8 array)
+--   catalog_sql:  item int8, every item of the items table (NULL without an items table)
 CREATE FUNCTION recommender._model_sql(model_name text,
-    OUT train_sql text, OUT history_sql text, OUT category_sql text, OUT title_sql text)
+    OUT train_sql text, OUT history_sql text, OUT category_sql text, OUT title_sql text,
+    OUT catalog_sql text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -264,9 +266,11 @@ BEGIN
         category_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.text FROM %s WHERE %s IS NOT NULL', iid, cat, irel, cat);
       END IF;
     END IF;
+    catalog_sql := format('SELECT DISTINCT %s::pg_catalog.int8 FROM %s WHERE %s IS NOT NULL', iid, irel, iid);
     IF m.title_column IS NOT NULL THEN
       ttl := recommender._column(m.name, m.items, m.items_name, m.title_column, 'text');
-      title_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.text FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int8[])',
+      -- ARRAY(SELECT ...) is an init plan: the text-to-array cast runs once, not once per row
+      title_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.text FROM %s WHERE %s::pg_catalog.int8 OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.unnest($1::pg_catalog.int8[])))',
                           iid, ttl, irel, iid);
     END IF;
   END IF;
@@ -498,6 +502,205 @@ CREATE FUNCTION recommender.reset_cache() RETURNS void
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'rec_reset_cache';
 COMMENT ON FUNCTION recommender.reset_cache() IS 'forget the models cached in this session';
+
+-- ---------------------------------------------------------------------------------------------
+-- Evaluation and tuning, for analysts
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION recommender._drop_eval_tables() RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['rec_eval_heldout', 'rec_eval_lists', 'rec_eval_pop', 'rec_eval_cat'] LOOP
+    IF pg_catalog.to_regclass('pg_temp.' || t) IS NOT NULL THEN
+      EXECUTE format('DROP TABLE pg_temp.%I', t);
+    END IF;
+  END LOOP;
+END
+$$;
+
+-- Scores a model's recommend() lists against held-out interactions, with the definitions of the
+-- project's shared scorer (evaluate.py): accuracy over the users with at least one relevant
+-- held-out item; beyond-accuracy over every held-out user with a list.
+CREATE FUNCTION recommender.evaluate(
+    model text,
+    heldout regclass,
+    user_column text,
+    item_column text,
+    relevance_column text DEFAULT NULL,
+    min_relevance float8 DEFAULT NULL,
+    k integer DEFAULT 10,
+    diversity float8 DEFAULT 0)
+RETURNS TABLE (metric text, value float8)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  hrel text; hu text; hi text; hr text;
+  q record;
+  relevant_expr text;
+  n_train_users float8;
+  n_catalog bigint;
+  n_pop bigint;
+BEGIN
+  IF model IS NULL OR heldout IS NULL OR user_column IS NULL OR item_column IS NULL OR k IS NULL OR diversity IS NULL THEN
+    RAISE EXCEPTION 'model, heldout, user_column, item_column, k and diversity must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF k <= 0 OR k > 10000 THEN
+    RAISE EXCEPTION 'k must be between 1 and 10000 (got %)', k USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  hrel := recommender._relation(model, heldout, heldout::text, 'held-out');
+  hu := recommender._column(model, heldout, heldout::text, user_column, 'id');
+  hi := recommender._column(model, heldout, heldout::text, item_column, 'id');
+  relevant_expr := 'true';
+  IF relevance_column IS NOT NULL THEN
+    hr := recommender._column(model, heldout, heldout::text, relevance_column, 'number');
+    IF min_relevance IS NOT NULL THEN
+      relevant_expr := format('(%s::pg_catalog.float8 OPERATOR(pg_catalog.>=) %s::pg_catalog.float8)', hr, min_relevance);
+    END IF;
+  END IF;
+  SELECT * INTO q FROM recommender._model_sql(model);
+
+  PERFORM recommender._drop_eval_tables();
+  EXECUTE format('CREATE TEMP TABLE rec_eval_heldout AS SELECT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i, COALESCE(%s, false) AS rel FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL',
+                 hu, hi, relevant_expr, hrel, hu, hi);
+  EXECUTE format('CREATE TEMP TABLE rec_eval_lists AS
+                    SELECT h.u, x.rank, x.item_id
+                      FROM (SELECT DISTINCT u FROM rec_eval_heldout) h
+                     CROSS JOIN LATERAL @extschema@.recommend(h.u, %s, %s::pg_catalog.float8, %L) x',
+                 k, diversity, model);
+  -- popularity in the model's interactions (rows per item, like the scorer's train counts)
+  EXECUTE format('CREATE TEMP TABLE rec_eval_pop AS SELECT t.i, pg_catalog.count(*)::pg_catalog.float8 AS cnt FROM (%s) AS t(u, i, w, ts) GROUP BY t.i', q.train_sql);
+  EXECUTE format('SELECT pg_catalog.count(DISTINCT t.u)::pg_catalog.float8 FROM (%s) AS t(u, i, w, ts)', q.train_sql) INTO n_train_users;
+  IF q.catalog_sql IS NOT NULL THEN
+    EXECUTE format('INSERT INTO rec_eval_pop SELECT c.i, 0 FROM (%s) AS c(i) WHERE NOT EXISTS (SELECT 1 FROM rec_eval_pop p WHERE p.i = c.i)', q.catalog_sql);
+    EXECUTE format('SELECT pg_catalog.count(*) FROM (%s) AS c(i)', q.catalog_sql) INTO n_catalog;
+  ELSE
+    SELECT pg_catalog.count(*) FROM recommender.model_item mi JOIN recommender.model m
+        ON m.name = mi.model AND m.version = mi.version WHERE m.name = evaluate.model INTO n_catalog;
+  END IF;
+  n_pop := ceil(0.1 * n_catalog);
+  ALTER TABLE rec_eval_pop ADD COLUMN popular boolean;
+  UPDATE rec_eval_pop p SET popular = o.rn <= n_pop
+    FROM (SELECT i, row_number() OVER (ORDER BY cnt DESC, i) AS rn FROM rec_eval_pop) o WHERE o.i = p.i;
+  IF q.category_sql IS NOT NULL THEN
+    EXECUTE format('CREATE TEMP TABLE rec_eval_cat AS SELECT DISTINCT c.i, c.cat FROM (%s) AS c(i, cat)', q.category_sql);
+  ELSE
+    CREATE TEMP TABLE rec_eval_cat (i int8, cat text);
+  END IF;
+
+  RETURN QUERY
+  WITH relv AS (SELECT DISTINCT u, i FROM rec_eval_heldout WHERE rel),
+  nrel AS (SELECT u, count(*)::float8 AS n FROM relv GROUP BY u),
+  hits AS (
+    SELECT l.u, l.rank, (r.i IS NOT NULL) AS hit,
+           count(*) FILTER (WHERE r.i IS NOT NULL) OVER (PARTITION BY l.u ORDER BY l.rank) AS hits_so_far
+      FROM rec_eval_lists l LEFT JOIN relv r ON r.u = l.u AND r.i = l.item_id
+     WHERE l.rank <= evaluate.k),
+  per_user AS (
+    SELECT n.u, n.n,
+           COALESCE(sum(h.hit::int), 0)::float8 AS nh,
+           COALESCE(sum(CASE WHEN h.hit THEN ln(2::float8) / ln((h.rank + 1)::float8) END), 0)::float8 AS dcg,
+           COALESCE(sum(CASE WHEN h.hit THEN h.hits_so_far::float8 / h.rank END), 0)::float8 AS ap_sum,
+           (SELECT sum(ln(2::float8) / ln((p + 1)::float8)) FROM generate_series(1, least(evaluate.k, n.n::int)) p)::float8 AS idcg
+      FROM nrel n LEFT JOIN hits h ON h.u = n.u GROUP BY n.u, n.n),
+  acc AS (
+    SELECT avg(nh / evaluate.k) AS p, avg(nh / n) AS r, avg(dcg / idcg) AS ndcg,
+           avg(ap_sum / least(evaluate.k, n)) AS map, avg((nh > 0)::int::float8) AS hr, count(*)::float8 AS users
+      FROM per_user),
+  lists AS (SELECT l.* FROM rec_eval_lists l WHERE l.rank <= evaluate.k),
+  catarr AS (SELECT i, array_agg(cat) AS a FROM rec_eval_cat GROUP BY i),
+  pairs AS (
+    SELECT a.u, ca.a AS x, cb.a AS y
+      FROM lists a JOIN lists b ON b.u = a.u AND b.rank > a.rank
+      LEFT JOIN catarr ca ON ca.i = a.item_id LEFT JOIN catarr cb ON cb.i = b.item_id),
+  pair_dist AS (
+    SELECT u, CASE WHEN uni = 0 THEN 0 ELSE 1 - inter / uni END AS dist
+      FROM (SELECT u, inter, COALESCE(cardinality(x), 0) + COALESCE(cardinality(y), 0) - inter AS uni
+              FROM (SELECT u, x, y, (SELECT count(*) FROM unnest(x) e WHERE e = ANY (y))::float8 AS inter FROM pairs) p0) p1),
+  ild AS (SELECT avg(d) AS ild FROM (SELECT u, avg(dist) AS d FROM pair_dist GROUP BY u) x),
+  per_list AS (
+    SELECT l.u,
+           (SELECT count(DISTINCT c.cat) FROM lists l2 JOIN rec_eval_cat c ON c.i = l2.item_id WHERE l2.u = l.u)::float8 AS cats,
+           avg(-ln(greatest(COALESCE(p.cnt, 0), 1) / n_train_users) / ln(2::float8))::float8 AS novelty,
+           bool_and(COALESCE(p.popular, false)) AS pop_only,
+           avg(COALESCE(p.popular, false)::int)::float8 AS pop_share
+      FROM lists l LEFT JOIN rec_eval_pop p ON p.i = l.item_id GROUP BY l.u),
+  beyond AS (
+    SELECT (SELECT count(DISTINCT item_id) FROM lists)::float8 / nullif(n_catalog, 0) AS coverage,
+           avg(cats) AS cats, avg(novelty) AS novelty, avg(pop_only::int)::float8 AS pop_only,
+           avg(pop_share) AS pop_share, count(*)::float8 AS lists
+      FROM per_list)
+  SELECT x.metric, x.value FROM acc, ild, beyond,
+    LATERAL (VALUES
+      ('precision', acc.p), ('recall', acc.r),
+      ('f1', CASE WHEN acc.p + acc.r > 0 THEN 2 * acc.p * acc.r / (acc.p + acc.r) ELSE 0 END),
+      ('ndcg', acc.ndcg), ('map', acc.map), ('hit_rate', acc.hr), ('accuracy_users', acc.users),
+      ('catalog_coverage', beyond.coverage), ('ild', ild.ild), ('categories_per_list', beyond.cats),
+      ('novelty', beyond.novelty), ('popular_only_lists', beyond.pop_only),
+      ('popular_share', beyond.pop_share), ('lists', beyond.lists)) AS x(metric, value);
+  PERFORM recommender._drop_eval_tables();
+END
+$$;
+COMMENT ON FUNCTION recommender.evaluate(text, regclass, text, text, text, float8, integer, float8) IS
+  'precision, recall, F1 (of the mean precision and recall), NDCG, MAP and hit rate at k of recommend() against held-out interactions (relevant: relevance_column >= min_relevance, or every held-out item), plus catalog coverage, intra-list diversity by category, categories per list, novelty and popularity shares; definitions as the shared scorer evaluate.py';
+
+-- Chooses lambda on a validation split: trains the model with each candidate, evaluates it on the
+-- held-out relation, keeps the best (by the given metric) configured and trained, and returns
+-- one row per candidate.
+CREATE FUNCTION recommender.tune(
+    model text,
+    heldout regclass,
+    user_column text,
+    item_column text,
+    relevance_column text DEFAULT NULL,
+    min_relevance float8 DEFAULT NULL,
+    lambdas float8[] DEFAULT ARRAY[50, 100, 200, 500, 1000],
+    k integer DEFAULT 10,
+    metric text DEFAULT 'ndcg')
+RETURNS TABLE (lambda float8, metric_value float8, precision_k float8, recall_k float8, ndcg_k float8, chosen boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l float8;
+  best float8 := NULL;
+  best_value float8 := NULL;
+  res record;
+BEGIN
+  IF lambdas IS NULL OR cardinality(lambdas) = 0 THEN
+    RAISE EXCEPTION 'lambdas must list at least one candidate' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF metric NOT IN ('precision', 'recall', 'f1', 'ndcg', 'map', 'hit_rate') THEN
+    RAISE EXCEPTION 'metric must be precision, recall, f1, ndcg, map or hit_rate (got "%")', metric
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  CREATE TEMP TABLE IF NOT EXISTS rec_tune_results (l float8, v float8, p float8, r float8, n float8);
+  TRUNCATE rec_tune_results;
+  FOREACH l IN ARRAY lambdas LOOP
+    PERFORM recommender.configure(model, lambda => l);
+    PERFORM recommender.train(model);
+    SELECT max(e.value) FILTER (WHERE e.metric = tune.metric) AS v,
+           max(e.value) FILTER (WHERE e.metric = 'precision') AS p,
+           max(e.value) FILTER (WHERE e.metric = 'recall') AS r,
+           max(e.value) FILTER (WHERE e.metric = 'ndcg') AS n
+      INTO res
+      FROM recommender.evaluate(model, heldout, user_column, item_column, relevance_column, min_relevance, k, 0) e;
+    INSERT INTO rec_tune_results VALUES (l, res.v, res.p, res.r, res.n);
+    RAISE NOTICE 'recommender.tune: lambda % -> % %', l, metric, round(res.v::numeric, 4);
+    IF best_value IS NULL OR res.v > best_value THEN best := l; best_value := res.v; END IF;
+  END LOOP;
+  PERFORM recommender.configure(model, lambda => best);
+  PERFORM recommender.train(model);
+  RETURN QUERY SELECT t.l, t.v, t.p, t.r, t.n, t.l = best FROM rec_tune_results t ORDER BY t.l;
+  DROP TABLE rec_tune_results;
+END
+$$;
+COMMENT ON FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text) IS
+  'try each lambda on a validation split (train, evaluate), keep the best one configured and trained, and report the metric per candidate';
 
 -- ---------------------------------------------------------------------------------------------
 -- What applications call

@@ -64,10 +64,19 @@ extension ItemModel {
         var rank: Int? = nil
         if !inHistory {
             // rank with the same scores recommend() uses (Float), ties broken by index as topIndices does
-            // Rank by the exact double sums, as recommend() orders its list (a Float pre-sort can
-            // disagree when positive and negative contributions nearly cancel).
+            // Rank as recommend() orders its list, by the exact double sums. The Float scores of
+            // one saxpy pass settle every item whose Float score is farther from this one's than
+            // the worst-case Float summation error; only the near-ties are summed exactly.
+            let s = scores(h)
+            var absSum = 0.0
+            for e in h.entries { absSum += abs(e.value) }
+            let bound = Double(h.entries.count + 2) * 1.2e-7 * absSum * Double(maxAbsWeight) * 2
+            let sj = Double(s[j])
             var better = 0
             for i in 0..<n where i != j && !h.seen.contains(Int32(i)) {
+                let si = Double(s[i])
+                if si > sj + bound { better += 1; continue }
+                if si < sj - bound { continue }
                 let ei = exactScore(h, i)
                 if ei > total || (ei == total && i < j) { better += 1 }
             }

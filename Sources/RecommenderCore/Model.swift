@@ -21,6 +21,8 @@ public final class ItemModel: @unchecked Sendable {
     public let weighting: Weighting
     /// Popularity order (most popular first), precomputed for the cold-start fallback.
     public let popularOrder: [Int32]
+    /// The largest |B_ij|, for bounding Float rounding errors.
+    public let maxAbsWeight: Float
 
     public var count: Int { itemIds.count }
 
@@ -55,6 +57,12 @@ public final class ItemModel: @unchecked Sendable {
         self.similarityDims = similarityDims
         self.similarityVectors = similarityVectors
         self.weighting = weighting
+        var m: Float = 0
+        for w in weights {
+            guard w.isFinite else { throw RecError.internalError("model weights hold a non-finite value") }
+            m = max(m, abs(w))
+        }
+        self.maxAbsWeight = m
         self.popularOrder = (0..<Int32(n)).sorted {
             let a = popularity[Int($0)], b = popularity[Int($1)]
             return a != b ? a > b : itemIds[Int($0)] < itemIds[Int($1)]

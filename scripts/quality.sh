@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The quality benchmark (MovieLens-100k, the shared random split): loads the split into
+# PostgreSQL through the normal registration path, picks the parameters on the validation split
+# only (recommender.tune), trains on train, calls recommend() for every test user at k = 10 and
+# k = 20 for diversity 0, 0.1, ..., 1, writes the lists to CSV, scores them with the shared
+# scorer (../shared/eval/evaluate.py) and prints our rows beside the peers' rows (PEERS.md). It
+# also checks every explanation (contributions add up to the score) and that the SQL evaluation
+# function agrees with the shared scorer. Needs ../shared (the data and the scorer).
+source "$(dirname "$0")/lib.sh"
+SHARED="${SHARED:-$ROOT/../shared}"
+if [ ! -f "$SHARED/eval/evaluate.py" ]; then
+    echo "error: the quality benchmark needs the shared data and scorer at $SHARED (set SHARED=...)" >&2
+    exit 1
+fi
+SPLIT="$SHARED/eval/splits/random"
+OUT="${QUALITY_OUT:-$ROOT/.quality}"
+mkdir -p "$OUT"
+ensure_deps
+build_release
+install_extension
+TMP="$(mktemp -d /tmp/recommender-quality.XXXXXX)"; chmod 755 "$TMP"
+PORT="$(free_port)"
+trap 'stop_cluster "$TMP/pg"' EXIT
+start_cluster "$TMP/pg" "$PORT"
+export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PGDATABASE=ml
+"$PG_BIN/createdb" ml
+P() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# Items: id, title, year, genres (several per film) from ml-100k.item (tab separated).
+tail -n +2 "$SHARED/data/ml-100k/ml-100k.item" > "$TMP/items.tsv"
+log "loading MovieLens-100k and the split"
+P <<SQL
+CREATE EXTENSION recommender;
+CREATE SCHEMA ml;
+CREATE TABLE ml.items_raw (item_id int, title text, year text, genres text);
+\copy ml.items_raw FROM '$TMP/items.tsv' WITH (FORMAT text, DELIMITER E'\t', NULL '')
+CREATE TABLE ml.items AS
+  SELECT item_id, title, string_to_array(genres, ' ') AS genres FROM ml.items_raw;
+CREATE TABLE ml.train (user_id int, item_id int, rating int, ts bigint);
+CREATE TABLE ml.test (LIKE ml.train);
+CREATE TABLE ml.valid_train (LIKE ml.train);
+CREATE TABLE ml.valid_test (LIKE ml.train);
+\copy ml.train FROM '$SPLIT/train.csv' CSV HEADER
+\copy ml.test FROM '$SPLIT/test.csv' CSV HEADER
+\copy ml.valid_train FROM '$SPLIT/valid_train.csv' CSV HEADER
+\copy ml.valid_test FROM '$SPLIT/valid_test.csv' CSV HEADER
+CREATE INDEX ON ml.train (user_id);
+CREATE INDEX ON ml.valid_train (user_id);
+ANALYZE;
+SQL
+
+# Model settings shared by the validation and the final model (see README, "Quality").
+REGISTER_ARGS="user_column => 'user_id', item_column => 'item_id', weight_column => 'rating', time_column => 'ts',
+               items => 'ml.items', item_id_column => 'item_id', category_column => 'genres', title_column => 'title'"
+CONFIGURE_ARGS="${QUALITY_CONFIGURE:-weighting => 'binary'}"
+LAMBDAS="${QUALITY_LAMBDAS:-ARRAY[100, 200, 300, 400, 500, 700, 1000]}"
+
+log "tuning lambda on the validation split (valid_train -> valid_test)"
+P -c "SET client_min_messages = warning" \
+  -c "SELECT recommender.register('valid', 'ml.valid_train', $REGISTER_ARGS)" \
+  -c "SELECT name FROM recommender.configure('valid', $CONFIGURE_ARGS)" \
+  -c "\\pset footer off" \
+  -c "SELECT lambda, round(ndcg_k::numeric, 4) AS valid_ndcg10, round(recall_k::numeric, 4) AS valid_recall10, chosen
+        FROM recommender.tune('valid', 'ml.valid_test', 'user_id', 'item_id', 'rating', 4, $LAMBDAS)" | tee "$OUT/tuning.txt"
+LAMBDA=$(P -tA -c "SELECT lambda FROM recommender.model WHERE name = 'valid'")
+
+log "training on train with lambda $LAMBDA"
+P -c "SET client_min_messages = warning" \
+  -c "SELECT recommender.register('ml', 'ml.train', $REGISTER_ARGS)" \
+  -c "SELECT name FROM recommender.configure('ml', $CONFIGURE_ARGS)" \
+  -c "SELECT name FROM recommender.configure('ml', lambda => $LAMBDA)" \
+  -c "SELECT model, users, items, interactions, round(seconds::numeric, 3) AS seconds FROM recommender.train('ml')" | tee "$OUT/train.txt"
+
+log "recommend() for every test user, k = 10 and 20, diversity 0 .. 1"
+for d in 0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1; do
+    for k in 10 20; do
+        P -c "\\copy (SELECT t.user_id, r.item_id, r.rank, r.score FROM (SELECT DISTINCT user_id FROM ml.test) t CROSS JOIN LATERAL recommend(t.user_id, $k, $d, 'ml') r ORDER BY 1, 3) TO '$OUT/ours_k${k}_d${d}.csv' CSV HEADER"
+    done
+done
+
+log "checking every explanation of the diversity-0 and 0.5 lists"
+P -tA -c "
+  SELECT format('explanations checked: %s items, %s with parts not adding up to the score (relative error > 1e-6), %s placed for variety at d=0.5',
+                count(*), count(*) FILTER (WHERE NOT ok), sum(fv::int))
+    FROM (SELECT abs(x.total - r.score) <= 1e-6 * greatest(abs(r.score), 1e-12) AS ok, r.for_variety AS fv
+            FROM (SELECT DISTINCT user_id FROM ml.test) t,
+                 unnest(ARRAY[0, 0.5]::float8[]) d,
+                 LATERAL recommend(t.user_id, 20, d, 'ml') r,
+                 LATERAL (SELECT sum(contribution) AS total FROM explain(t.user_id, r.item_id, 'ml') WHERE role = 'because') x) c" | tee "$OUT/explanations.txt"
+
+log "the SQL evaluation function on the same lists"
+P -tA -c "SELECT metric || '=' || value FROM recommender.evaluate('ml', 'ml.test', 'user_id', 'item_id', 'rating', 4, 10, 0)" > "$OUT/sql_eval_k10_d0.txt"
+
+log "scoring with the shared scorer"
+python3 "$ROOT/scripts/quality_report.py" "$OUT" "$SHARED" | tee "$OUT/report.md"
