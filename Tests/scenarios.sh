@@ -69,5 +69,51 @@ q "SET client_min_messages = warning; SELECT * FROM recommender.train('default')
 wait "$pgb"; rc=$?
 if [ $rc -eq 0 ] && grep -q "number of failed transactions: 0" "$TMP/pgbench.out"; then ok "concurrent recommend() during a training commit"; else bad "concurrent recommend() during a training commit: $(tail -5 "$TMP/pgbench.out")"; fi
 
+# 4. recommender.evaluate() agrees with the shared scorer (evaluate.py) on the same lists, on
+#    MovieLens-100k (needs ../shared, which CI has).
+SHARED="$(cd "$(dirname "$0")/.." && pwd)/../shared"
+if [ -f "$SHARED/eval/evaluate.py" ]; then
+    SPLIT="$SHARED/eval/splits/random"
+    tail -n +2 "$SHARED/data/ml-100k/ml-100k.item" > "$TMP/items.tsv"
+    psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >"$TMP/ml.out" 2>&1 <<SQL
+SET client_min_messages = warning;
+CREATE SCHEMA ml;
+CREATE TABLE ml.items_raw (item_id int, title text, year text, genres text);
+\copy ml.items_raw FROM '$TMP/items.tsv' WITH (FORMAT text, DELIMITER E'\t', NULL '')
+CREATE TABLE ml.items AS SELECT item_id, title, string_to_array(genres, ' ') AS genres FROM ml.items_raw;
+CREATE TABLE ml.train (user_id int, item_id int, rating int, ts bigint);
+CREATE TABLE ml.test (LIKE ml.train);
+\copy ml.train FROM '$SPLIT/train.csv' CSV HEADER
+\copy ml.test FROM '$SPLIT/test.csv' CSV HEADER
+CREATE INDEX ON ml.train (user_id);
+SELECT recommender.register('ml', 'ml.train', user_column => 'user_id', item_column => 'item_id',
+       items => 'ml.items', item_id_column => 'item_id', category_column => 'genres', title_column => 'title');
+SELECT 1 FROM recommender.configure('ml', weighting => 'binary', lambda => 500);
+SELECT 1 FROM recommender.train('ml');
+\copy (SELECT t.user_id, r.item_id, r.rank FROM (SELECT DISTINCT user_id FROM ml.test) t CROSS JOIN LATERAL recommend(t.user_id, 10, 0.3, 'ml') r) TO '$TMP/ml_recs.csv' CSV HEADER
+\copy (SELECT metric, value FROM recommender.evaluate('ml', 'ml.test', 'user_id', 'item_id', 'rating', 4, 10, 0.3)) TO '$TMP/ml_sql_eval.csv' CSV
+SQL
+    if python3 - "$SHARED" "$SPLIT" "$TMP" <<'PY'
+import csv, sys
+sys.path.insert(0, sys.argv[1] + "/eval")
+import evaluate
+shared, split, tmp = sys.argv[1:4]
+res = evaluate.evaluate_csv(tmp + "/ml_recs.csv", split, ks=(10,))[10]
+sql = {m: float(v) for m, v in csv.reader(open(tmp + "/ml_sql_eval.csv"))}
+pairs = [("precision", "precision"), ("recall", "recall"), ("ndcg", "ndcg"), ("map", "map"), ("hit_rate", "hit_rate"),
+         ("catalog_coverage", "catalog_coverage"), ("ild", "ild"), ("categories_per_list", "genre_coverage"),
+         ("novelty", "novelty"), ("popular_only_lists", "pop_only_lists"), ("popular_share", "pop_item_share")]
+worst = max(abs(sql[a] - res[b]) for a, b in pairs)
+f1 = 2 * res["precision"] * res["recall"] / (res["precision"] + res["recall"])
+print(f"largest difference {worst:.2e}; ndcg {sql['ndcg']:.4f} vs {res['ndcg']:.4f}; f1 {sql['f1']:.4f}")
+sys.exit(0 if worst < 1e-9 and abs(sql["f1"] - f1) < 1e-9 and res["ndcg"] > 0.3 else 1)
+PY
+    then ok "recommender.evaluate() agrees with evaluate.py on MovieLens lists (k=10, d=0.3)"
+    else bad "recommender.evaluate() agrees with evaluate.py: $(tail -3 "$TMP/ml.out")"; fi
+    q "DROP SCHEMA ml CASCADE; SELECT recommender.drop('ml')" >/dev/null 2>&1
+else
+    echo "skip - recommender.evaluate() vs evaluate.py: ../shared (MovieLens and the scorer) is missing"
+fi
+
 echo "scenarios: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
