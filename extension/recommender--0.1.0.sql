@@ -40,10 +40,13 @@ CREATE TABLE recommender.model (
     title_column      text,
     -- parameters (recommender.configure)
     lambda            float8  NOT NULL DEFAULT 200 CHECK (lambda > 0 AND lambda < 'infinity'),
-    weighting         text    NOT NULL DEFAULT 'log' CHECK (weighting IN ('binary', 'sum', 'log')),
+    weighting         text    NOT NULL DEFAULT 'log' CHECK (weighting IN ('binary', 'sum', 'log', 'power')),
+    weight_power      float8  NOT NULL DEFAULT 2 CHECK (weight_power > 0 AND weight_power <= 10),
+    dropout           float8  NOT NULL DEFAULT 0 CHECK (dropout >= 0 AND dropout < 1),
+    row_norm          float8  NOT NULL DEFAULT 0 CHECK (row_norm >= 0 AND row_norm <= 1),
     max_items         integer NOT NULL DEFAULT 10000 CHECK (max_items BETWEEN 1 AND 30000),
     popularity_half_life interval NOT NULL DEFAULT '14 days' CHECK (popularity_half_life > '0'),
-    reranker          text    NOT NULL DEFAULT 'mmr' CHECK (reranker IN ('mmr', 'dpp')),
+    reranker          text    NOT NULL DEFAULT 'coverage' CHECK (reranker IN ('coverage', 'mmr', 'dpp')),
     candidate_pool    integer NOT NULL DEFAULT 100 CHECK (candidate_pool BETWEEN 1 AND 10000),
     -- state
     config_stamp      bigint  NOT NULL DEFAULT nextval('recommender.version_seq'),
@@ -369,7 +372,10 @@ CREATE FUNCTION recommender.configure(
     max_items integer DEFAULT NULL,
     popularity_half_life interval DEFAULT NULL,
     reranker text DEFAULT NULL,
-    candidate_pool integer DEFAULT NULL)
+    candidate_pool integer DEFAULT NULL,
+    dropout float8 DEFAULT NULL,
+    weight_power float8 DEFAULT NULL,
+    row_norm float8 DEFAULT NULL)
 RETURNS SETOF recommender.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -379,11 +385,21 @@ BEGIN
     RAISE EXCEPTION 'lambda must be a finite number > 0 (got %)', lambda USING ERRCODE = 'invalid_parameter_value',
       HINT = 'Typical values are 10 to 1000; larger means stronger regularisation.';
   END IF;
-  IF weighting IS NOT NULL AND weighting NOT IN ('binary', 'sum', 'log') THEN
-    RAISE EXCEPTION 'weighting must be binary, sum or log (got "%")', weighting USING ERRCODE = 'invalid_parameter_value';
+  IF weighting IS NOT NULL AND weighting NOT IN ('binary', 'sum', 'log', 'power') THEN
+    RAISE EXCEPTION 'weighting must be binary, sum, log or power (got "%")', weighting USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF reranker IS NOT NULL AND reranker NOT IN ('mmr', 'dpp') THEN
-    RAISE EXCEPTION 'reranker must be mmr or dpp (got "%")', reranker USING ERRCODE = 'invalid_parameter_value';
+  IF reranker IS NOT NULL AND reranker NOT IN ('coverage', 'mmr', 'dpp') THEN
+    RAISE EXCEPTION 'reranker must be coverage, mmr or dpp (got "%")', reranker USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF dropout IS NOT NULL AND NOT (dropout >= 0 AND dropout < 1) THEN
+    RAISE EXCEPTION 'dropout must be in [0, 1) (got %)', dropout USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'EDLAE''s dropout: 0 is plain EASE; 0.5 to 0.8 are typical.';
+  END IF;
+  IF weight_power IS NOT NULL AND NOT (weight_power > 0 AND weight_power <= 10) THEN
+    RAISE EXCEPTION 'weight_power must be in (0, 10] (got %)', weight_power USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF row_norm IS NOT NULL AND NOT (row_norm >= 0 AND row_norm <= 1) THEN
+    RAISE EXCEPTION 'row_norm must be in [0, 1] (got %)', row_norm USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF max_items IS NOT NULL AND (max_items < 1 OR max_items > 30000) THEN
     RAISE EXCEPTION 'max_items must be between 1 and 30000 (got %)', max_items USING ERRCODE = 'invalid_parameter_value',
@@ -403,6 +419,9 @@ BEGIN
     popularity_half_life = COALESCE(configure.popularity_half_life, m.popularity_half_life),
     reranker = COALESCE(configure.reranker, m.reranker),
     candidate_pool = COALESCE(configure.candidate_pool, m.candidate_pool),
+    dropout = COALESCE(configure.dropout, m.dropout),
+    weight_power = COALESCE(configure.weight_power, m.weight_power),
+    row_norm = COALESCE(configure.row_norm, m.row_norm),
     config_stamp = nextval('recommender.version_seq')
   WHERE m.name = configure.model
   RETURNING m.*;
@@ -412,8 +431,8 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer) IS
-  'set model parameters: lambda (EASE L2 regularisation), weighting (binary|sum|log of summed event weights), max_items, popularity_half_life, reranker (mmr|dpp), candidate_pool; training-time parameters apply at the next train()';
+COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8) IS
+  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm); training-time parameters apply at the next train()';
 
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
@@ -482,8 +501,8 @@ BEGIN
                             COALESCE(', event ' || m.event_column || ' ' || m.event_weights::text, ''))),
     ('items', CASE WHEN m.items IS NULL THEN 'none' ELSE format('%s (id %s%s%s)', m.items_name, m.item_id_column,
                               COALESCE(', category ' || m.category_column, ''), COALESCE(', title ' || m.title_column, '')) END),
-    ('parameters', format('lambda=%s weighting=%s max_items=%s popularity_half_life=%s reranker=%s candidate_pool=%s',
-                          m.lambda, m.weighting, m.max_items, m.popularity_half_life, m.reranker, m.candidate_pool)),
+    ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s reranker=%s candidate_pool=%s',
+                          m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.reranker, m.candidate_pool)),
     ('trained', CASE WHEN v.version IS NULL THEN 'no' ELSE 'yes' END),
     ('version', v.version::text),
     ('trained_at', v.trained_at::text),

@@ -43,15 +43,24 @@ public enum EASE {
 
     /// Fits B from the Gram matrix (consumed) with L2 regularisation `lambda`. Returns B in
     /// row-major order: row i holds the contributions of history item i to every target item.
-    public static func fit(gram g: inout [Double], n: Int, lambda: Double, threads: Int = 1,
+    ///
+    /// `dropout` p in [0, 1) adds the emphasised-denoising regularisation of EDLAE (Steck,
+    /// "Autoencoders that don't overfit towards the Identity", NeurIPS 2020): the diagonal gets
+    /// lambda + p / (1 - p) * G_ii instead of lambda, which penalises popular items' self-support
+    /// in proportion to their frequency. p = 0 is plain EASE.
+    public static func fit(gram g: inout [Double], n: Int, lambda: Double, dropout: Double = 0, threads: Int = 1,
                            interrupt: InterruptCheck = neverInterrupted) throws -> [Float] {
+        guard dropout.isFinite, dropout >= 0, dropout < 1 else {
+            throw RecError.invalidParameter("dropout must be in [0, 1) (got \(dropout))")
+        }
         guard lambda.isFinite, lambda > 0 else {
             throw RecError.invalidParameter("lambda must be a finite number > 0 (got \(lambda))",
                                             hint: "Typical values are 10 to 1000; larger means stronger regularisation.")
         }
         guard n > 0 else { return [] }
         guard g.count == n * n else { throw RecError.internalError("Gram matrix has the wrong size") }
-        for i in 0..<n { g[i * n + i] += lambda }
+        let emphasis = dropout / (1 - dropout)
+        for i in 0..<n { g[i * n + i] += lambda + emphasis * g[i * n + i] }
         try interrupt()
         openblas_set_num_threads(Int32(max(1, min(threads, 64))))
         var info: Int32 = 0

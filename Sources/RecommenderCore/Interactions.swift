@@ -10,14 +10,33 @@ public enum Weighting: String, CaseIterable, Sendable {
     case sum
     /// log(1 + sum of the event weights): repeated events count, with diminishing returns.
     case log
+    /// (sum / scale)^power, with the scale the largest summed weight seen at training: with
+    /// ratings as weights and power 2, a 5-star rating counts 1 and a 3-star rating 0.36.
+    case power
 
-    public func apply(_ total: Double) -> Double {
+    public func apply(_ total: Double) -> Double { apply(total, power: 1, scale: 1) }
+
+    public func apply(_ total: Double, power: Double, scale: Double) -> Double {
         switch self {
         case .binary: return total > 0 ? 1 : 0
         case .sum: return total
         case .log: return total > 0 ? log1p(total) : 0
+        case .power:
+            guard total > 0, scale > 0, power.isFinite else { return 0 }
+            return pow(total / scale, power)
         }
     }
+}
+
+/// The value a (user, item) pair takes in the model, at training and at serving alike.
+public struct ValueTransform: Sendable, Equatable {
+    public var weighting: Weighting
+    public var power: Double
+    public var scale: Double
+    public init(_ weighting: Weighting, power: Double = 1, scale: Double = 1) {
+        self.weighting = weighting; self.power = power; self.scale = scale
+    }
+    @inline(__always) public func apply(_ total: Double) -> Double { weighting.apply(total, power: power, scale: scale) }
 }
 
 /// Checks one event weight read from the shop's table; `what` names the row for the message.
@@ -76,16 +95,32 @@ public struct InteractionMatrixBuilder {
     public var userCount: Int { userIds.count }
     public var itemCount: Int { itemIds.count }
 
+    /// The largest summed weight of a (user, item) pair: the scale of the power weighting.
+    public func maxTotal() -> Double {
+        var m = 0.0
+        for row in rows { for (_, w) in row where w > m { m = w } }
+        return m
+    }
+
     /// The matrix in compressed sparse rows with the weighting applied.
     public func build(weighting: Weighting) -> SparseMatrix {
+        build(transform: ValueTransform(weighting), rowNorm: 0)
+    }
+
+    /// The training matrix: each value transformed, and each user's row scaled by
+    /// |history|^-rowNorm so that heavy users weigh less in the Gram matrix (0: no scaling). The
+    /// scaling is for training only; serving uses the transformed values of one user, where a
+    /// common factor does not change the ranking.
+    public func build(transform: ValueTransform, rowNorm: Double) -> SparseMatrix {
         var rowStart = [Int](repeating: 0, count: rows.count + 1)
         var cols: [Int32] = []
         var vals: [Double] = []
         cols.reserveCapacity(rows.reduce(0) { $0 + $1.count })
         vals.reserveCapacity(cols.capacity)
         for (u, row) in rows.enumerated() {
+            let f = rowNorm != 0 && !row.isEmpty ? pow(Double(row.count), -rowNorm) : 1
             for (i, w) in row.sorted(by: { $0.key < $1.key }) {
-                let v = weighting.apply(w)
+                let v = transform.apply(w) * f
                 if v > 0 && v.isFinite { cols.append(i); vals.append(v) }
             }
             rowStart[u + 1] = cols.count

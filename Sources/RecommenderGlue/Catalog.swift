@@ -42,7 +42,7 @@ enum Catalog {
             rows.append(ModelRow(name: try cursor.text(r, 0) ?? "",
                                  version: try cursor.int8(r, 1),
                                  configStamp: try cursor.int8(r, 2) ?? 0,
-                                 reranker: Reranker(rawValue: try cursor.text(r, 3) ?? "mmr") ?? .mmr,
+                                 reranker: Reranker(rawValue: try cursor.text(r, 3) ?? "coverage") ?? .coverage,
                                  candidatePool: Int(try cursor.int4(r, 4) ?? 100)))
         }
         if rows.isEmpty {
@@ -114,9 +114,12 @@ enum Catalog {
         var n = 0, dims = 0
         var weighting = Weighting.log
         var hasCategories = false
+        var power = 1.0, scale = 1.0
         let meta = try Cursor("""
             SELECT items, params->>'weighting', (params->>'similarity_dims')::pg_catalog.int4,
-                   (params->>'has_categories')::pg_catalog.bool
+                   (params->>'has_categories')::pg_catalog.bool,
+                   COALESCE((params->>'weight_power')::pg_catalog.float8, 1),
+                   COALESCE((params->>'weight_scale')::pg_catalog.float8, 1)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -126,6 +129,8 @@ enum Catalog {
             weighting = Weighting(rawValue: try meta.text(r, 1) ?? "log") ?? .log
             dims = Int(try meta.int4(r, 2) ?? 0)
             hasCategories = try meta.bool(r, 3) ?? false
+            power = try meta.float8(r, 4) ?? 1
+            scale = try meta.float8(r, 5) ?? 1
         }
         try meta.close()
         guard found else {
@@ -171,7 +176,8 @@ enum Catalog {
         }
         return try ItemModel(version: version, itemIds: ids, weights: weights, popularity: pop,
                              categories: hasCategories ? cats : nil, similarityDims: dims, similarityVectors: sim,
-                             weighting: weighting)
+                             weighting: weighting,
+                             transform: ValueTransform(weighting, power: power, scale: scale))
     }
 
     /// The user's history, read live (so this transaction's own inserts count).

@@ -37,6 +37,9 @@ func jsonString(_ s: String) -> String {
 struct TrainParams {
     var lambda = 200.0
     var weighting = Weighting.log
+    var weightPower = 2.0
+    var dropout = 0.0
+    var rowNorm = 0.0
     var maxItems = 10000
     var halfLife = 14.0 * 86400
 }
@@ -58,7 +61,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let m = try Catalog.resolve(name)
         var p = TrainParams()
         let pc = try Cursor("""
-            SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8
+            SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8,
+                   weight_power, dropout, row_norm
               FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1
             """, [.text(m.name)])
         try pc.forEachRow { r in
@@ -66,6 +70,9 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             p.weighting = Weighting(rawValue: try pc.text(r, 1) ?? "log") ?? .log
             p.maxItems = Int(try pc.int4(r, 2) ?? 10000)
             p.halfLife = try pc.float8(r, 3) ?? p.halfLife
+            p.weightPower = try pc.float8(r, 4) ?? p.weightPower
+            p.dropout = try pc.float8(r, 5) ?? p.dropout
+            p.rowNorm = try pc.float8(r, 6) ?? p.rowNorm
         }
         try pc.close()
         Backend.sql[m.name] = nil          // validate the registration afresh
@@ -94,7 +101,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             throw RecError.objectState("model \"\(m.name)\" has no interactions with a positive weight to learn from",
                                        hint: "Check the registered table and event weights with SELECT * FROM recommender.status('\(m.name)').")
         }
-        let x = b.build(weighting: p.weighting)
+        let transform = ValueTransform(p.weighting, power: p.weightPower, scale: p.weighting == .power ? max(b.maxTotal(), 1e-300) : 1)
+        let x = b.build(transform: transform, rowNorm: p.rowNorm)
         let n = b.itemCount
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
 
@@ -123,8 +131,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let dims = hasCategories ? 0 : min(48, n)
         let sim = hasCategories ? [] : EASE.similarityVectors(gram: g, n: n, dims: dims)
         try PG.interrupt()
-        try PG.notice("recommender: solving EASE (lambda \(p.lambda))")
-        let weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, threads: 2, interrupt: PG.interrupt)
+        try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
+        let weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
         g = []
         let users = b.itemUserCounts()
         let pop = b.decayedPopularity(halfLife: p.halfLife)
@@ -139,12 +147,16 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let params = "{" + [
             "\"lambda\": \(p.lambda)",
             "\"weighting\": \(jsonString(p.weighting.rawValue))",
+            "\"weight_power\": \(transform.power)",
+            "\"weight_scale\": \(transform.scale)",
+            "\"dropout\": \(p.dropout)",
+            "\"row_norm\": \(p.rowNorm)",
             "\"max_items\": \(p.maxItems)",
             "\"popularity_half_life_seconds\": \(p.halfLife)",
             "\"has_categories\": \(hasCategories)",
             "\"similarity_dims\": \(dims)",
             "\"categories\": [" + categoryNames.map(jsonString).joined(separator: ", ") + "]",
-            "\"algorithm\": \"EASE (Steck 2019)\"",
+            "\"algorithm\": \(p.dropout > 0 ? "\"EDLAE (Steck 2020)\"" : "\"EASE (Steck 2019)\"")",
         ].joined(separator: ", ") + "}"
         _ = try PG.exec("""
             INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)

@@ -55,7 +55,7 @@ final class InteractionTests: XCTestCase {
         XCTAssertEqual(Weighting.sum.apply(2.5), 2.5)
         XCTAssertEqual(Weighting.log.apply(0), 0)
         XCTAssertEqual(Weighting.log.apply(exp(2.0) - 1), 2, accuracy: 1e-12)
-        XCTAssertEqual(Set(Weighting.allCases.map(\.rawValue)), ["binary", "sum", "log"])
+        XCTAssertEqual(Set(Weighting.allCases.map(\.rawValue)), ["binary", "sum", "log", "power"])
     }
 
     func testRowsAreSortedByColumn() throws {

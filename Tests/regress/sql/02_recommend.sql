@@ -100,7 +100,13 @@ SELECT count(*) AS n, count(DISTINCT item_id) AS distinct_items,
        (SELECT item_id FROM recommend(:heavy, 10, 0.5) WHERE rank = 1)
          = (SELECT item_id FROM recommend(:heavy, 10, 0) WHERE rank = 1) AS same_first
   FROM recommend(:heavy, 10, 0.5);
+-- MMR
 SELECT name, reranker FROM recommender.configure('default', reranker => 'mmr');
+SELECT count(*) AS n, count(DISTINCT item_id) AS distinct_items, count(*) FILTER (WHERE for_variety) > 0 AS some_for_variety,
+       (SELECT item_id FROM recommend(:heavy, 10, 0.5) WHERE rank = 1)
+         = (SELECT item_id FROM recommend(:heavy, 10, 0) WHERE rank = 1) AS same_first
+  FROM recommend(:heavy, 10, 0.5);
+SELECT name, reranker FROM recommender.configure('default', reranker => 'coverage');
 
 -- similar items for a product page
 SELECT count(*) AS n, bool_and(item_id <> :top) AS excludes_itself FROM similar_items(:top, 5);

@@ -49,6 +49,15 @@ SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', lambda => -
 SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', lambda => 'NaN')$q$);
 SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', weighting => 'cubic')$q$);
 SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', max_items => 0)$q$);
+SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', dropout => 1)$q$);
+SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', weight_power => 0)$q$);
+SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', row_norm => 'NaN')$q$);
+SELECT pg_temp.err($q$SELECT * FROM recommender.configure('default', reranker => 'random')$q$);
+SELECT pg_temp.err($q$SELECT * FROM recommender.configure('nosuchmodel', lambda => 10)$q$);
+-- a catalog larger than the dense model's limit
+SELECT max_items FROM recommender.configure('default', max_items => 100);
+SELECT pg_temp.err('SELECT * FROM recommender.train(''default'')');
+SELECT max_items FROM recommender.configure('default', max_items => 10000);
 
 -- a model that was never trained
 CREATE TABLE ev (u int, i int, w float8);
