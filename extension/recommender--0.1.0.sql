@@ -523,6 +523,101 @@ AS 'MODULE_PATHNAME', 'rec_reset_cache';
 COMMENT ON FUNCTION recommender.reset_cache() IS 'forget the models cached in this session';
 
 -- ---------------------------------------------------------------------------------------------
+-- The shop's rules: named filters over the items table
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE recommender.filter (
+    model     text NOT NULL REFERENCES recommender.model (name) ON DELETE CASCADE,
+    name      text NOT NULL CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$'),
+    predicate text NOT NULL,
+    PRIMARY KEY (model, name)
+);
+COMMENT ON TABLE recommender.filter IS
+  'named filters: a predicate over the items table that recommend(..., filter => name) applies';
+SELECT pg_catalog.pg_extension_config_dump('recommender.filter', '');
+ALTER TABLE recommender.filter ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readable ON recommender.filter FOR ALL
+  USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) filter.model));
+REVOKE ALL ON recommender.filter FROM PUBLIC;
+GRANT SELECT ON recommender.filter TO PUBLIC;
+
+-- The query that lists the items passing a filter: a named filter of the model, or else a
+-- boolean column of the items table with that name.
+CREATE FUNCTION recommender._filter_sql(model_name text, filter_name text) RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  m recommender.model;
+  irel text; iid text; pred text; col text;
+BEGIN
+  SELECT * INTO m FROM recommender.model x WHERE x.name = model_name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" does not exist', model_name USING ERRCODE = 'undefined_object';
+  END IF;
+  IF m.items IS NULL THEN
+    RAISE EXCEPTION 'filter "%" needs an items table, and model "%" has none', filter_name, model_name
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Register the model with items => ... and item_id_column => ....';
+  END IF;
+  irel := recommender._relation(m.name, m.items, m.items_name, 'items');
+  iid := recommender._column(m.name, m.items, m.items_name, m.item_id_column, 'id');
+  SELECT f.predicate INTO pred FROM recommender.filter f WHERE f.model = model_name AND f.name = filter_name;
+  IF pred IS NOT NULL THEN
+    RETURN format('SELECT %s::pg_catalog.int8 FROM %s WHERE (%s)', iid, irel, pred);
+  END IF;
+  SELECT format('%I', a.attname) INTO col
+    FROM pg_catalog.pg_attribute a
+   WHERE a.attrelid = m.items AND a.attname = filter_name AND a.attnum > 0 AND NOT a.attisdropped
+     AND a.atttypid = 'bool'::regtype;
+  IF col IS NULL THEN
+    RAISE EXCEPTION 'model "%" has no filter named "%", and its items table has no boolean column of that name', model_name, filter_name
+      USING ERRCODE = 'undefined_object',
+            HINT = 'Define one with recommender.add_filter(model, name, predicate), or name a boolean column of the items table.';
+  END IF;
+  RETURN format('SELECT %s::pg_catalog.int8 FROM %s WHERE %s IS TRUE', iid, irel, col);
+END
+$$;
+
+CREATE FUNCTION recommender.add_filter(model text, name text, predicate text) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  m recommender.model;
+  n bigint;
+BEGIN
+  IF model IS NULL OR name IS NULL OR predicate IS NULL THEN
+    RAISE EXCEPTION 'model, name and predicate must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT * INTO m FROM recommender.model x WHERE x.name = add_filter.model;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+  END IF;
+  INSERT INTO recommender.filter AS f (model, name, predicate) VALUES (model, name, predicate)
+  ON CONFLICT ON CONSTRAINT filter_pkey DO UPDATE SET predicate = EXCLUDED.predicate;
+  -- check it now: the predicate must be a valid boolean expression over the items table
+  EXECUTE format('SELECT count(*) FROM (%s) x', recommender._filter_sql(model, name)) INTO n;
+  RETURN format('filter "%s" of model "%s": %s items pass', name, model, n);
+END
+$$;
+COMMENT ON FUNCTION recommender.add_filter(text, text, text) IS
+  'define (or replace) a named filter: a boolean SQL expression over the items table''s columns, e.g. ''in_stock AND price < 50''; callers apply it with recommend(..., filter => name). Only roles that may write the catalog can define filters; the predicate runs as the role calling recommend()';
+
+CREATE FUNCTION recommender.drop_filter(model text, name text) RETURNS text
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  DELETE FROM recommender.filter f WHERE f.model = drop_filter.model AND f.name = drop_filter.name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" has no filter named "%"', model, name USING ERRCODE = 'undefined_object';
+  END IF;
+  RETURN format('filter "%s" of model "%s" dropped', name, model);
+END
+$$;
+COMMENT ON FUNCTION recommender.drop_filter(text, text) IS 'drop a named filter';
+
+-- ---------------------------------------------------------------------------------------------
 -- Evaluation and tuning, for analysts
 -- ---------------------------------------------------------------------------------------------
 
@@ -728,13 +823,17 @@ CREATE FUNCTION @extschema@.recommend(
     user_id bigint,
     k integer DEFAULT 10,
     diversity float8 DEFAULT 0,
-    model text DEFAULT NULL)
+    model text DEFAULT NULL,
+    exclude_seen boolean DEFAULT true,
+    filter text DEFAULT NULL,
+    category text DEFAULT NULL,
+    max_per_category integer DEFAULT NULL)
 RETURNS TABLE (rank integer, item_id bigint, score float8, relevance_rank integer,
                for_variety boolean, source text)
 LANGUAGE c STABLE
 AS 'MODULE_PATHNAME', 'rec_recommend';
-COMMENT ON FUNCTION @extschema@.recommend(bigint, integer, float8, text) IS
-  'the k best items for a user, best first, read from the user''s live history; diversity in [0,1] re-ranks for variety (for_variety marks items placed for it); users without history get popular items (source = popular)';
+COMMENT ON FUNCTION @extschema@.recommend(bigint, integer, float8, text, boolean, text, text, integer) IS
+  'the k best items for a user, best first, read from the user''s live history; diversity in [0,1] re-ranks for variety (for_variety marks items placed for it); users without history get popular items (source = popular). Rules: exclude_seen (default true), filter (a named filter or a boolean column of the items table), category (stay within it), max_per_category';
 
 CREATE FUNCTION @extschema@.explain(
     user_id bigint,

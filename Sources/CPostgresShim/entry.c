@@ -69,6 +69,7 @@ Datum
 rec_recommend(PG_FUNCTION_ARGS)
 {
     RecSinkData sink;
+    RecRules rules;
     int64 user_id;
     int32 k;
     float8 diversity;
@@ -81,8 +82,20 @@ rec_recommend(PG_FUNCTION_ARGS)
     k = PG_GETARG_INT32(1);
     diversity = PG_GETARG_FLOAT8(2);
     model = model_arg(fcinfo, 3);
+    rules.exclude_seen = (PG_NARGS() <= 4 || PG_ARGISNULL(4)) ? true : PG_GETARG_BOOL(4);
+    rules.filter = model_arg(fcinfo, 5);
+    rules.category = model_arg(fcinfo, 6);
+    rules.max_per_category = 0;
+    if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+    {
+        rules.max_per_category = PG_GETARG_INT32(7);
+        if (rules.max_per_category <= 0)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("max_per_category must be positive (got %d)", rules.max_per_category),
+                            errhint("Leave it NULL for no cap.")));
+    }
     start_sink(fcinfo, &sink);
-    RUN_SWIFT(rec_swift_recommend(user_id, k, diversity, model, (RecSink *) &sink));
+    RUN_SWIFT(rec_swift_recommend(user_id, k, diversity, model, &rules, (RecSink *) &sink));
     return (Datum) 0;
 }
 

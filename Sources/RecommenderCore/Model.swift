@@ -25,6 +25,8 @@ public final class ItemModel: @unchecked Sendable {
     public let popularOrder: [Int32]
     /// The largest |B_ij|, for bounding Float rounding errors.
     public let maxAbsWeight: Float
+    /// Category names by category id (as stored at training), for the `category` rule.
+    public var categoryNames: [String] = []
 
     public var count: Int { itemIds.count }
 

@@ -174,10 +174,22 @@ enum Catalog {
         guard Int(expected) == n else {
             throw RecError.internalError("model \"\(name)\" version \(version) has \(expected) of \(n) item rows")
         }
-        return try ItemModel(version: version, itemIds: ids, weights: weights, popularity: pop,
+        var names: [String] = []
+        if hasCategories {
+            let cn = try Cursor("""
+                SELECT c.value FROM recommender.model_version v,
+                       pg_catalog.jsonb_array_elements_text(v.params->'categories') WITH ORDINALITY AS c(value, n)
+                 WHERE v.model OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2 ORDER BY c.n
+                """, [.text(name), .int8(version)])
+            try cn.forEachRow { r in names.append(try cn.text(r, 0) ?? "") }
+            try cn.close()
+        }
+        let model = try ItemModel(version: version, itemIds: ids, weights: weights, popularity: pop,
                              categories: hasCategories ? cats : nil, similarityDims: dims, similarityVectors: sim,
                              weighting: weighting,
                              transform: ValueTransform(weighting, power: power, scale: scale))
+        model.categoryNames = names
+        return model
     }
 
     /// The user's history, read live (so this transaction's own inserts count).

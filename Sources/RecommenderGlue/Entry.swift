@@ -23,7 +23,8 @@ func modelName(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: 
 
 @_cdecl("rec_swift_recommend")
 public func rec_swift_recommend(_ userId: Int64, _ k: Int32, _ diversity: Double,
-                                _ model: UnsafePointer<CChar>?, _ sink: OpaquePointer?) -> Int32 {
+                                _ model: UnsafePointer<CChar>?, _ rules: UnsafePointer<RecRules>?,
+                                _ sink: OpaquePointer?) -> Int32 {
     guarded {
         try validate(k: Int(k), diversity: diversity)
         let m = try Catalog.resolve(modelName(model))
@@ -34,6 +35,19 @@ public func rec_swift_recommend(_ userId: Int64, _ k: Int32, _ diversity: Double
         var opt = RecommendOptions(k: Int(k), diversity: diversity)
         opt.reranker = m.reranker
         opt.poolMinimum = m.candidatePool
+        if let r = rules?.pointee {
+            opt.excludeSeen = r.exclude_seen
+            if r.max_per_category > 0 {
+                guard im.categories != nil else {
+                    throw RecError.invalidParameter("max_per_category needs categories, and model \"\(m.name)\" has none",
+                                                    hint: "Register the items table with its category column and train again.")
+                }
+                opt.maxPerCategory = Int(r.max_per_category)
+            }
+            opt.allowed = try Rules.allowed(model: m, sql: sql, im: im,
+                                            filter: r.filter.map { String(cString: $0) },
+                                            category: r.category.map { String(cString: $0) })
+        }
         let recs = try im.recommend(history, opt)
         let out = Sink(handle: sink)
         for (n, r) in recs.enumerated() {

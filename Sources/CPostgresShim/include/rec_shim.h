@@ -77,7 +77,14 @@ int rec_plan_free(RecPlan *plan);
 int rec_sink_row(RecSink *sink, int ncols, const RecValue *values);
 
 /* --- the Swift side (implemented with @_cdecl in RecommenderGlue) --- */
-int rec_swift_recommend(int64_t user_id, int32_t k, double diversity, const char *model, RecSink *sink);
+/* The shop's rules for one recommend() call. */
+typedef struct RecRules {
+    bool exclude_seen;
+    const char *filter;          /* a named filter or a boolean column of the items table; NULL: none */
+    const char *category;        /* only items of this category; NULL: any */
+    int32_t max_per_category;    /* 0: no cap */
+} RecRules;
+int rec_swift_recommend(int64_t user_id, int32_t k, double diversity, const char *model, const RecRules *rules, RecSink *sink);
 int rec_swift_explain(int64_t user_id, int64_t item_id, const char *model, RecSink *sink);
 int rec_swift_train(const char *model, RecSink *sink);
 int rec_swift_similar(int64_t item_id, int32_t k, double diversity, const char *model, RecSink *sink);
