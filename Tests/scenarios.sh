@@ -115,5 +115,21 @@ else
     echo "skip - recommender.evaluate() vs evaluate.py: ../shared (MovieLens and the scorer) is missing"
 fi
 
+# 5. pg_cron really runs the refresh: a job every minute, waited for (at most ~75 s).
+if q "SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'" | grep -q 1 && q "SELECT to_regclass('shop.recommendations') IS NOT NULL" | grep -q t; then
+    jid=$(q "SELECT cron.schedule('recommender-refresh-test', '* * * * *', 'REFRESH MATERIALIZED VIEW CONCURRENTLY shop.recommendations')")
+    status=""
+    for _ in $(seq 1 75); do
+        status=$(q "SELECT status FROM cron.job_run_details WHERE jobid = $jid ORDER BY runid DESC LIMIT 1")
+        case "$status" in succeeded|failed) break ;; esac
+        sleep 1
+    done
+    q "SELECT cron.unschedule($jid)" >/dev/null
+    if [ "$status" = "succeeded" ]; then ok "pg_cron ran REFRESH MATERIALIZED VIEW CONCURRENTLY over recommend()"
+    else bad "pg_cron refresh job: status '$status' $(q "SELECT return_message FROM cron.job_run_details WHERE jobid = $jid")"; fi
+else
+    bad "pg_cron refresh job: pg_cron or the materialized view is missing"
+fi
+
 echo "scenarios: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -10,7 +10,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Debian packages the build and the tests need. Installs only what is missing.
 ensure_deps() {
-    local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 libopenblas-dev liblapack-dev)
+    local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 postgresql-15-cron libopenblas-dev liblapack-dev)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,9 +48,10 @@ install_extension() {
     $SUDO install -m 644 "$ROOT"/extension/recommender--*.sql "$sharedir/"
 }
 
-# start_cluster DIR PORT: a private PostgreSQL 15 cluster in DIR on 127.0.0.1:PORT, socket in DIR.
+# start_cluster DIR PORT [EXTRA_SERVER_OPTIONS]: a private PostgreSQL 15 cluster in DIR on
+# 127.0.0.1:PORT, socket in DIR.
 start_cluster() {
-    local dir="$1" port="$2"
+    local dir="$1" port="$2" extra="${3:-}"
     local runas=()
     if [ "$(id -u)" = "0" ]; then runas=(runuser -u postgres --); fi
     mkdir -p "$dir"
@@ -64,7 +65,7 @@ start_cluster() {
     fi
     log "starting PostgreSQL on 127.0.0.1:$port"
     "${runas[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=256MB" start >/dev/null
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=256MB $extra" start >/dev/null
 }
 
 stop_cluster() {

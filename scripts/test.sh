@@ -25,7 +25,8 @@ chmod 755 "$TMP"
 PORT="$(free_port)"
 cleanup() { stop_cluster "$TMP/pg"; }
 trap cleanup EXIT
-start_cluster "$TMP/pg" "$PORT"
+# pg_cron (Debian's postgresql-15-cron) is preloaded for the scheduled-refresh tests.
+start_cluster "$TMP/pg" "$PORT" "-c shared_preload_libraries=pg_cron -c cron.database_name=recommender_regress -c cron.use_background_workers=on -c max_worker_processes=16"
 export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres
 
 tests=("$@")
