@@ -68,9 +68,7 @@ extension ItemModel {
             // one saxpy pass settle every item whose Float score is farther from this one's than
             // the worst-case Float summation error; only the near-ties are summed exactly.
             let s = scores(h)
-            var absSum = 0.0
-            for e in h.entries { absSum += abs(e.value) }
-            let bound = Double(h.entries.count + 2) * 1.2e-7 * absSum * Double(maxAbsWeight) * 2
+            let bound = floatErrorBound(h)
             let sj = Double(s[j])
             var better = 0
             for i in 0..<n where i != j && !h.seen.contains(Int32(i)) {

@@ -210,14 +210,39 @@ extension ItemModel {
         let n = count
         var s = [Float](repeating: 0, count: n)
         guard n > 0 else { return s }
+        let f = floatScale(h)
         weights.withUnsafeBufferPointer { w in
             s.withUnsafeMutableBufferPointer { sp in
                 for e in h.entries {
-                    cblas_saxpy(Int32(n), Float(e.value), w.baseAddress! + Int(e.index) * n, 1, sp.baseAddress!, 1)
+                    cblas_saxpy(Int32(n), Float(e.value * f), w.baseAddress! + Int(e.index) * n, 1, sp.baseAddress!, 1)
                 }
             }
         }
         return s
+    }
+
+    /// A power of two that keeps a history's values well inside Float's range for the Float
+    /// scoring pass (1 for ordinary values). A common factor changes no ranking.
+    func floatScale(_ h: ScoredHistory) -> Double {
+        var m = 0.0
+        for e in h.entries { m = max(m, abs(e.value)) }
+        guard m.isFinite, m > 0 else { return 1 }
+        var f = 1.0
+        while m * f > 1e15 { f *= 0x1p-40 }
+        while m * f < 1e-15 { f *= 0x1p40 }
+        return f
+    }
+
+    /// A bound on the error of a Float score (from scores()) against the exact double sum,
+    /// in the units of scores(): relative to the summed magnitudes, plus an absolute term for
+    /// products that fall into Float's subnormal range.
+    func floatErrorBound(_ h: ScoredHistory) -> Double {
+        let f = floatScale(h)
+        var absSum = 0.0
+        for e in h.entries { absSum += abs(e.value * f) }
+        let terms = Double(h.entries.count + 2)
+        return terms * 1.2e-7 * absSum * Double(maxAbsWeight) * 2
+            + terms * Double(Float.leastNormalMagnitude) * (1 + Double(maxAbsWeight)) * 4
     }
 
     /// s_j in double precision, summed over the history in its order (as explain() sums it).
@@ -231,8 +256,7 @@ extension ItemModel {
 
     /// The eligibility mask of a call: the shop's filter, minus the history when it is excluded.
     func eligibility(_ h: ScoredHistory, _ opt: RecommendOptions) -> [Bool] {
-        var eligible = opt.allowed.map { $0.count == count ? $0 : [Bool](repeating: true, count: count) }
-            ?? [Bool](repeating: true, count: count)
+        var eligible = opt.allowed ?? [Bool](repeating: true, count: count)
         if opt.excludeSeen { for i in h.seen where Int(i) < count { eligible[Int(i)] = false } }
         return eligible
     }
@@ -244,6 +268,9 @@ extension ItemModel {
         if let cap = opt.maxPerCategory, cap <= 0 {
             throw RecError.invalidParameter("max_per_category must be positive (got \(cap))")
         }
+        if let a = opt.allowed, a.count != count {
+            throw RecError.internalError("the filter mask has \(a.count) entries for \(count) items")
+        }
         let h = prepare(history)
         let eligible = eligibility(h, opt)
         var cap = CategoryCap(limit: opt.maxPerCategory, categories: categories)
@@ -252,8 +279,19 @@ extension ItemModel {
             return popular(k: opt.k, eligible: eligible, excludeIds: unknown, cap: &cap)
         }
         var s = scores(h)
+        let f = floatScale(h)
+        let bound = floatErrorBound(h)
         let poolSize = opt.diversity > 0 ? max(opt.k, max(opt.poolMinimum, opt.poolFactor * opt.k)) : opt.k
         var pool = topIndices(s, count: poolSize, eligible: eligible)
+        // Items whose Float score is within rounding error of the pool's last one may be exactly
+        // better: take them in too, order everything by the exact sums, then cut to size.
+        if let last = pool.last, pool.count == poolSize {
+            let threshold = Double(s[Int(last)]) - 2 * bound
+            let inPool = Set(pool)
+            for i in 0..<count where eligible[i] && !inPool.contains(Int32(i)) && Double(s[i]) >= threshold {
+                pool.append(Int32(i))
+            }
+        }
         // Report (and order the pool by) the exact double-precision sum of the contributions, the
         // same sum explain() shows, so that a list's scores and its explanations agree exactly.
         var exact: [Int32: Double] = [:]
@@ -263,9 +301,10 @@ extension ItemModel {
                 let x = exact[a] ?? 0, y = exact[b] ?? 0
                 return x != y ? x > y : a < b
             }
-            for i in pool { s[Int(i)] = Float(exact[i] ?? 0) }
+            for i in pool { s[Int(i)] = Float((exact[i] ?? 0) * f) }
         }
         settle()
+        if pool.count > poolSize { pool.removeLast(pool.count - poolSize) }
         var picked: [(Int, Bool)]
         if opt.diversity > 0 && pool.count > 1 {
             switch opt.reranker {
@@ -283,7 +322,13 @@ extension ItemModel {
             // The cap left the list short: continue down the whole relevance order.
             var taken = Set(picked.map { pool[$0.0] })
             let before = pool.count
-            let more = topIndices(s, count: count, eligible: eligible).filter { !taken.contains($0) && !pool.contains($0) }
+            let inPool = Set(pool)
+            var more = topIndices(s, count: count, eligible: eligible).filter { !taken.contains($0) && !inPool.contains($0) }
+            for i in more { exact[i] = exactScore(h, Int(i)) }
+            more.sort { a, b in
+                let x = exact[a] ?? 0, y = exact[b] ?? 0
+                return x != y ? x > y : a < b
+            }
             pool.append(contentsOf: more)
             for p in before..<pool.count where picked.count < opt.k {
                 let i = Int(pool[p])

@@ -164,7 +164,7 @@ final class ExplainTests: XCTestCase {
     /// score itself, while recommend() orders by the exact double sums. When a score is the result
     /// of cancellation, the Float sum's rounding error (relative to the size of the terms) exceeds
     /// that tolerance, and the two disagree.
-    func testBugExplainRankAgreesWithRecommendUnderCancellation() throws {
+    func testRegressionExplainRankAgreesWithRecommendUnderCancellation() throws {
         // History items 0, 1, 2 (binary). Target A (index 3): 1 + 1e-8 - 1, which Float sums to 0
         // but is ~1e-8 exactly. Target B (index 4): 5e-9 from one term, exact in Float.
         let m = try makeModel(ids: [1, 2, 3, 100, 200],

@@ -49,7 +49,7 @@ final class ModelInitTests: XCTestCase {
     /// overflows (and traps) for a huge `similarityDims` instead of throwing a RecError. The
     /// construction runs in a child process (this test binary, filtered to
     /// `trapProbeHugeSimilarityDims`) so that a trap fails this one test instead of killing the run.
-    func testBugHugeSimilarityDimsThrowsInsteadOfTrapping() throws {
+    func testRegressionHugeSimilarityDimsThrowsInsteadOfTrapping() throws {
         try runInChild("trapProbeHugeSimilarityDims")
     }
 

@@ -808,7 +808,7 @@ final class NewFeaturesTests: XCTestCase {
     /// an item whose Float score lost a near-cancelling comparison is left out although its exact
     /// score is higher: recommend(k: 1) is not the first item of recommend(k: maxK), and explain()
     /// ranks the returned item 2.
-    func testBugTopKIsPrefixOfFullRankingUnderCancellation() throws {
+    func testRegressionTopKIsPrefixOfFullRankingUnderCancellation() throws {
         // Target 100: 1 + 1e-8 - 1 (Float sum 0, exact ~1e-8). Target 200: 5e-9 (exact in Float).
         let m = try makeModel(ids: [1, 2, 3, 100, 200],
                               rows: [[0, 0, 0, 1, 5e-9],
@@ -828,7 +828,7 @@ final class NewFeaturesTests: XCTestCase {
     /// weights the Float products are subnormal, where rounding is absolute (up to half of
     /// Float.leastNonzeroMagnitude per operation), so two items whose Float scores differ by one
     /// subnormal step are "settled" in the wrong order.
-    func testBugExplainRankWithSubnormalFloatProducts() throws {
+    func testRegressionExplainRankWithSubnormalFloatProducts() throws {
         let u = Float.leastNonzeroMagnitude
         // History values (sum weighting): item 1 -> 0.45, item 2 -> 0.1.
         // Target 100: 0.45u + 0.4u = 0.85u exactly, Float: round(0.45u) + round(0.4u) = 0.
@@ -849,7 +849,7 @@ final class NewFeaturesTests: XCTestCase {
     /// .sum weighting of a large amount) becomes inf, and inf * 0 = NaN for every item the history
     /// item has a zero weight to. topIndices skips NaN scores, so those items disappear from
     /// recommend() although their exact score (0 here) is finite.
-    func testBugHugeHistoryValueDropsItems() throws {
+    func testRegressionHugeHistoryValueDropsItems() throws {
         let m = try makeModel(ids: [1, 2, 3], rows: [[0, 0.5, 0], [0, 0, 0], [0, 0, 0]], weighting: .sum)
         let hist = history([(1, 1e39)])
         let recs = try m.recommend(hist, RecommendOptions(k: 10, diversity: 0))
