@@ -46,6 +46,7 @@ CREATE TABLE recommender.model (
     row_norm          float8  NOT NULL DEFAULT 0 CHECK (row_norm >= 0 AND row_norm <= 1),
     max_items         integer NOT NULL DEFAULT 10000 CHECK (max_items BETWEEN 1 AND 30000),
     popularity_half_life interval NOT NULL DEFAULT '14 days' CHECK (popularity_half_life > '0'),
+    trend_weight      float8  NOT NULL DEFAULT 0.5 CHECK (trend_weight >= 0 AND trend_weight <= 4),
     reranker          text    NOT NULL DEFAULT 'coverage' CHECK (reranker IN ('coverage', 'mmr', 'dpp')),
     candidate_pool    integer NOT NULL DEFAULT 100 CHECK (candidate_pool BETWEEN 1 AND 10000),
     -- state
@@ -79,7 +80,8 @@ CREATE TABLE recommender.model_item (
     idx        integer NOT NULL,     -- dense index inside the model
     item_id    bigint NOT NULL,
     users      integer NOT NULL,     -- distinct users who interacted with the item
-    popularity float8 NOT NULL,      -- time-decayed popularity (cold-start fallback)
+    popularity float8 NOT NULL,      -- the cold-start ranking: decayed popularity x trend^trend_weight
+    trend      float8 NOT NULL DEFAULT 1, -- recent share / long-term share of the decayed popularity
     categories integer[],            -- category ids (model_version.params->categories names them)
     similarity bytea,                -- float4 vector for diversity when there are no categories
     weights    bytea NOT NULL,       -- float4 row of the EASE matrix B: this item's contribution to each target
@@ -375,7 +377,8 @@ CREATE FUNCTION recommender.configure(
     candidate_pool integer DEFAULT NULL,
     dropout float8 DEFAULT NULL,
     weight_power float8 DEFAULT NULL,
-    row_norm float8 DEFAULT NULL)
+    row_norm float8 DEFAULT NULL,
+    trend_weight float8 DEFAULT NULL)
 RETURNS SETOF recommender.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -397,6 +400,10 @@ BEGIN
   END IF;
   IF weight_power IS NOT NULL AND NOT (weight_power > 0 AND weight_power <= 10) THEN
     RAISE EXCEPTION 'weight_power must be in (0, 10] (got %)', weight_power USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF trend_weight IS NOT NULL AND NOT (trend_weight >= 0 AND trend_weight <= 4) THEN
+    RAISE EXCEPTION 'trend_weight must be in [0, 4] (got %)', trend_weight USING ERRCODE = 'invalid_parameter_value',
+      HINT = '0 ranks new users'' items by decayed popularity alone; 0.5 favours items on the rise.';
   END IF;
   IF row_norm IS NOT NULL AND NOT (row_norm >= 0 AND row_norm <= 1) THEN
     RAISE EXCEPTION 'row_norm must be in [0, 1] (got %)', row_norm USING ERRCODE = 'invalid_parameter_value';
@@ -422,6 +429,7 @@ BEGIN
     dropout = COALESCE(configure.dropout, m.dropout),
     weight_power = COALESCE(configure.weight_power, m.weight_power),
     row_norm = COALESCE(configure.row_norm, m.row_norm),
+    trend_weight = COALESCE(configure.trend_weight, m.trend_weight),
     config_stamp = nextval('recommender.version_seq')
   WHERE m.name = configure.model
   RETURNING m.*;
@@ -431,8 +439,8 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8) IS
-  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm); training-time parameters apply at the next train()';
+COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8) IS
+  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users); training-time parameters apply at the next train()';
 
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
@@ -501,8 +509,8 @@ BEGIN
                             COALESCE(', event ' || m.event_column || ' ' || m.event_weights::text, ''))),
     ('items', CASE WHEN m.items IS NULL THEN 'none' ELSE format('%s (id %s%s%s)', m.items_name, m.item_id_column,
                               COALESCE(', category ' || m.category_column, ''), COALESCE(', title ' || m.title_column, '')) END),
-    ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s reranker=%s candidate_pool=%s',
-                          m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.reranker, m.candidate_pool)),
+    ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s trend_weight=%s reranker=%s candidate_pool=%s',
+                          m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.trend_weight, m.reranker, m.candidate_pool)),
     ('trained', CASE WHEN v.version IS NULL THEN 'no' ELSE 'yes' END),
     ('version', v.version::text),
     ('trained_at', v.trained_at::text),

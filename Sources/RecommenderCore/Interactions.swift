@@ -137,6 +137,34 @@ public struct InteractionMatrixBuilder {
 
     /// Popularity with exponential time decay (half-life in seconds, counted back from the newest
     /// event), in the style of SAR's time-decayed affinity. Without timestamps: distinct users.
+    /// The cold-start ranking: time-decayed popularity boosted by a trending signal, in the
+    /// style of SAR's time-decayed affinity (Microsoft's Smart Adaptive Recommendations).
+    /// recent_i and baseline_i are item i's shares of the decayed popularity with the short
+    /// half-life and with a long one (8 times longer); trend_i = (recent_i + e) / (baseline_i + e),
+    /// e = 1 / items, is the recent rise against the longer baseline, and the score is
+    /// recent_i * trend_i^trendWeight (trendWeight 0: decayed popularity alone). Without
+    /// timestamps the score is the number of distinct users and the trend is 1.
+    public func coldStartRanking(halfLife: Double, trendWeight: Double) -> (score: [Double], trend: [Double]) {
+        let n = itemIds.count
+        guard maxTime.isFinite, halfLife > 0, n > 0 else {
+            return (itemUserCounts().map(Double.init), [Double](repeating: 1, count: n))
+        }
+        let recent = decayedPopularity(halfLife: halfLife)
+        let baseline = decayedPopularity(halfLife: halfLife * 8)
+        let rs = max(recent.reduce(0, +), 1e-300), bs = max(baseline.reduce(0, +), 1e-300)
+        let e = 1 / Double(n)
+        var score = [Double](repeating: 0, count: n)
+        var trend = [Double](repeating: 1, count: n)
+        let tw = trendWeight.isFinite ? max(0, trendWeight) : 0
+        for i in 0..<n {
+            let r = recent[i] / rs, b = baseline[i] / bs
+            trend[i] = (r + e) / (b + e)
+            score[i] = r * pow(trend[i], tw)
+            if !score[i].isFinite { score[i] = 0 }
+        }
+        return (score, trend)
+    }
+
     public func decayedPopularity(halfLife: Double) -> [Double] {
         let counts = itemUserCounts()
         guard maxTime.isFinite, halfLife > 0 else { return counts.map(Double.init) }

@@ -40,6 +40,7 @@ struct TrainParams {
     var weightPower = 2.0
     var dropout = 0.0
     var rowNorm = 0.0
+    var trendWeight = 0.5
     var maxItems = 10000
     var halfLife = 14.0 * 86400
 }
@@ -62,7 +63,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         var p = TrainParams()
         let pc = try Cursor("""
             SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8,
-                   weight_power, dropout, row_norm
+                   weight_power, dropout, row_norm, trend_weight
               FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1
             """, [.text(m.name)])
         try pc.forEachRow { r in
@@ -73,6 +74,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             p.weightPower = try pc.float8(r, 4) ?? p.weightPower
             p.dropout = try pc.float8(r, 5) ?? p.dropout
             p.rowNorm = try pc.float8(r, 6) ?? p.rowNorm
+            p.trendWeight = try pc.float8(r, 7) ?? p.trendWeight
         }
         try pc.close()
         Backend.sql[m.name] = nil          // validate the registration afresh
@@ -135,7 +137,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
         g = []
         let users = b.itemUserCounts()
-        let pop = b.decayedPopularity(halfLife: p.halfLife)
+        let (pop, trend) = b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight)
 
         // 4. store the new version
         try PG.notice("recommender: storing version")
@@ -151,6 +153,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             "\"weight_scale\": \(transform.scale)",
             "\"dropout\": \(p.dropout)",
             "\"row_norm\": \(p.rowNorm)",
+            "\"trend_weight\": \(p.trendWeight)",
             "\"max_items\": \(p.maxItems)",
             "\"popularity_half_life_seconds\": \(p.halfLife)",
             "\"has_categories\": \(hasCategories)",
@@ -164,15 +167,15 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             """, [.text(m.name), .int8(version), .float8(seconds), .int4(Int32(b.userCount)), .int4(Int32(n)),
                   .int8(Int64(b.events)), .int8(Int64(x.nonZeros)), .text(params)])
         let ins = try Plan("""
-            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, categories, similarity, weights)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::pg_catalog.int4[], $8, $9)
+            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, weights)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10)
             """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_INT8), Int32(REC_INT4),
-                         Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA)])
+                         Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA)])
         for i in 0..<n {
             let cats: SQLValue = hasCategories ? .text("{" + itemCats[i].map(String.init).joined(separator: ",") + "}") : .null(Int32(REC_TEXT))
             let simv: SQLValue = dims > 0 ? .bytes(floatBytes(sim[(i * dims)..<((i + 1) * dims)])) : .null(Int32(REC_BYTEA))
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(b.itemIds[i]), .int4(Int32(clamping: users[i])),
-                          .float8(pop[i]), cats, simv, .bytes(floatBytes(weights[(i * n)..<((i + 1) * n)]))])
+                          .float8(pop[i]), .float8(trend[i]), cats, simv, .bytes(floatBytes(weights[(i * n)..<((i + 1) * n)]))])
             if i % 256 == 255 { try PG.interrupt() }
         }
         try ins.free()
