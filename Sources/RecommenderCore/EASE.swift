@@ -58,6 +58,7 @@ public enum EASE {
                                             hint: "Typical values are 10 to 1000; larger means stronger regularisation.")
         }
         guard n > 0 else { return [] }
+        guard n <= 100_000 else { throw RecError.programLimit("\(n) items are too many for the dense solver") }
         guard g.count == n * n else { throw RecError.internalError("Gram matrix has the wrong size") }
         let emphasis = dropout / (1 - dropout)
         for i in 0..<n { g[i * n + i] += lambda + emphasis * g[i * n + i] }
@@ -104,7 +105,7 @@ public enum EASE {
     /// matrix C = D^-1/2 G D^-1/2, so that the cosine of two item vectors approximates the cosine
     /// of their co-occurrence profiles. Computed with one dgemm; `dims` columns, rows L2-normalised.
     public static func similarityVectors(gram g: [Double], n: Int, dims: Int = 48, seed: UInt64 = 0x5EED) -> [Float] {
-        guard n > 0, dims > 0, g.count == n * n else { return [] }
+        guard n > 0, n <= 100_000, dims > 0, dims <= 4096, g.count == n * n else { return [] }
         var c = g
         var d = [Double](repeating: 0, count: n)
         for i in 0..<n { let v = g[i * n + i]; d[i] = v > 0 ? 1 / sqrt(v) : 0 }

@@ -83,9 +83,11 @@ public final class ItemModel: @unchecked Sendable {
         }
         let d = similarityDims
         guard d > 0 else { return 0 }
+        guard a >= 0, b >= 0, a < count, b < count else { return 0 }
         var s: Float = 0
         similarityVectors.withUnsafeBufferPointer { v in
-            s = cblas_sdot(Int32(d), v.baseAddress! + a * d, 1, v.baseAddress! + b * d, 1)
+            guard let base = v.baseAddress, v.count >= count * d else { return }
+            s = cblas_sdot(Int32(d), base + a * d, 1, base + b * d, 1)
         }
         return Double(max(0, min(1, s)))
     }
@@ -213,8 +215,9 @@ extension ItemModel {
         let f = floatScale(h)
         weights.withUnsafeBufferPointer { w in
             s.withUnsafeMutableBufferPointer { sp in
-                for e in h.entries {
-                    cblas_saxpy(Int32(n), Float(e.value * f), w.baseAddress! + Int(e.index) * n, 1, sp.baseAddress!, 1)
+                guard let wb = w.baseAddress, let sb = sp.baseAddress else { return }
+                for e in h.entries where e.index >= 0 && Int(e.index) < n {
+                    cblas_saxpy(Int32(n), Float(e.value * f), wb + Int(e.index) * n, 1, sb, 1)
                 }
             }
         }

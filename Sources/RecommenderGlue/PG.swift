@@ -141,9 +141,11 @@ final class Cursor {
     func floats(_ row: Int64, _ col: Int, into out: inout [Float], at offset: Int, expected: Int) throws -> Bool {
         guard let b = try bytes(row, col, Int32(REC_BYTEA)) else { return false }
         guard b.count == expected * 4, offset >= 0, offset + expected <= out.count else { return false }
+        if expected == 0 { return true }
         b.withUnsafeBytes { raw in
             out.withUnsafeMutableBytes { dst in
-                dst.baseAddress!.advanced(by: offset * 4).copyMemory(from: raw.baseAddress!, byteCount: expected * 4)
+                guard let d = dst.baseAddress, let r = raw.baseAddress else { return }
+                d.advanced(by: offset * 4).copyMemory(from: r, byteCount: expected * 4)
             }
         }
         return true

@@ -119,6 +119,9 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
                 guard let id = try cc.int8(r, 0), let cat = try cc.text(r, 1), let i = b.itemIndex[id] else { return }
                 let cid: Int32
                 if let f = categoryIds[cat] { cid = f } else {
+                    guard categoryNames.count < 1_000_000 else {
+                        throw RecError.programLimit("the items table has more than 1,000,000 distinct categories")
+                    }
                     cid = Int32(categoryNames.count); categoryIds[cat] = cid; categoryNames.append(cat)
                 }
                 if !itemCats[Int(i)].contains(cid) { itemCats[Int(i)].append(cid) }
