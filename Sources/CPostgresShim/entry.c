@@ -154,6 +154,7 @@ rec_train(PG_FUNCTION_ARGS)
 Datum
 rec_reset_cache(PG_FUNCTION_ARGS)
 {
+    rec_forget_plans();
     rec_swift_reset_cache();
     PG_RETURN_VOID();
 }

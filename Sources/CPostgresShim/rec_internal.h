@@ -10,4 +10,5 @@ typedef struct RecSinkData {
 #endif
 void rec_begin_call(void);
 void rec_finish_call(int rc);
+void rec_forget_plans(void);
 #endif

@@ -237,6 +237,87 @@ build_args(int nargs, const RecValue *args, Oid **types, Datum **values, char **
     }
 }
 
+/*
+ * Saved plans of the read-only queries, keyed by their text and argument types: recommend()
+ * runs the same few queries on every call, so parsing and planning them once per backend saves
+ * most of their cost. PostgreSQL's plan cache replans them after DDL, a search_path change or a
+ * change of role that matters for row security, and permissions are checked at every execution.
+ */
+#define REC_PLAN_CACHE_SIZE 64
+#define REC_PLAN_MAX_ARGS 8
+typedef struct SavedPlan {
+    char *sql;
+    int nargs;
+    Oid types[REC_PLAN_MAX_ARGS];
+    SPIPlanPtr plan;
+    uint64 last_used;
+} SavedPlan;
+static SavedPlan saved_plans[REC_PLAN_CACHE_SIZE];
+static uint64 plan_clock = 0;
+
+static SPIPlanPtr
+saved_plan(const char *sql, int nargs, const Oid *types)
+{
+    int i, free_slot = -1, oldest = 0;
+    SPIPlanPtr plan;
+
+    if (nargs > REC_PLAN_MAX_ARGS)
+        return NULL;
+    for (i = 0; i < REC_PLAN_CACHE_SIZE; i++)
+    {
+        SavedPlan *p = &saved_plans[i];
+
+        if (p->sql == NULL)
+        {
+            if (free_slot < 0)
+                free_slot = i;
+            continue;
+        }
+        if (p->nargs == nargs && memcmp(p->types, types, sizeof(Oid) * nargs) == 0 && strcmp(p->sql, sql) == 0)
+        {
+            p->last_used = ++plan_clock;
+            return p->plan;
+        }
+        if (p->last_used < saved_plans[oldest].last_used)
+            oldest = i;
+    }
+    plan = SPI_prepare(sql, nargs, (Oid *) types);
+    if (plan == NULL)
+        elog(ERROR, "recommender: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    if (SPI_keepplan(plan) != 0)
+        elog(ERROR, "recommender: SPI_keepplan failed");
+    if (free_slot < 0)
+    {
+        free_slot = oldest;
+        SPI_freeplan(saved_plans[free_slot].plan);
+        pfree(saved_plans[free_slot].sql);
+        saved_plans[free_slot].sql = NULL;
+    }
+    saved_plans[free_slot].sql = MemoryContextStrdup(TopMemoryContext, sql);
+    saved_plans[free_slot].nargs = nargs;
+    memset(saved_plans[free_slot].types, 0, sizeof(saved_plans[free_slot].types));
+    memcpy(saved_plans[free_slot].types, types, sizeof(Oid) * nargs);
+    saved_plans[free_slot].plan = plan;
+    saved_plans[free_slot].last_used = ++plan_clock;
+    return plan;
+}
+
+void
+rec_forget_plans(void)
+{
+    int i;
+
+    for (i = 0; i < REC_PLAN_CACHE_SIZE; i++)
+    {
+        if (saved_plans[i].sql != NULL)
+        {
+            SPI_freeplan(saved_plans[i].plan);
+            pfree(saved_plans[i].sql);
+            saved_plans[i].sql = NULL;
+        }
+    }
+}
+
 int
 rec_cursor_open(const char *sql, int nargs, const RecValue *args, RecCursor **out)
 {
@@ -245,11 +326,16 @@ rec_cursor_open(const char *sql, int nargs, const RecValue *args, RecCursor **ou
     Datum *values;
     char *nulls;
     RecCursor *cur;
+    SPIPlanPtr plan;
 
     *out = NULL;
     build_args(nargs, args, &types, &values, &nulls);
     cur = palloc0(sizeof(RecCursor));
-    cur->portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, values, nulls, true, 0);
+    plan = saved_plan(sql, nargs, types);
+    if (plan != NULL)
+        cur->portal = SPI_cursor_open(NULL, plan, values, nulls, true);
+    else
+        cur->portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, values, nulls, true, 0);
     *out = cur;
     GUARDED_END
 }
