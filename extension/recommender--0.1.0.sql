@@ -38,6 +38,8 @@ CREATE TABLE recommender.model (
     item_id_column    text,
     category_column   text,
     title_column      text,
+    text_column       text,                   -- item description, for content vectors (TF-IDF)
+    embedding_column  text,                   -- item embedding (real[] / float8[]), for content vectors
     -- parameters (recommender.configure)
     lambda            float8  NOT NULL DEFAULT 200 CHECK (lambda > 0 AND lambda < 'infinity'),
     weighting         text    NOT NULL DEFAULT 'log' CHECK (weighting IN ('binary', 'sum', 'log', 'power')),
@@ -49,6 +51,8 @@ CREATE TABLE recommender.model (
     trend_weight      float8  NOT NULL DEFAULT 0.5 CHECK (trend_weight >= 0 AND trend_weight <= 4),
     reranker          text    NOT NULL DEFAULT 'coverage' CHECK (reranker IN ('coverage', 'mmr', 'dpp')),
     candidate_pool    integer NOT NULL DEFAULT 100 CHECK (candidate_pool BETWEEN 1 AND 10000),
+    content           text    NOT NULL DEFAULT 'auto' CHECK (content IN ('auto', 'off')),
+    content_prior     float8  NOT NULL DEFAULT 0 CHECK (content_prior >= 0 AND content_prior < 'infinity'),
     -- state
     config_stamp      bigint  NOT NULL DEFAULT nextval('recommender.version_seq'),
     version           bigint,                 -- the trained version in use; NULL: never trained
@@ -84,12 +88,15 @@ CREATE TABLE recommender.model_item (
     trend      float8 NOT NULL DEFAULT 1, -- recent share / long-term share of the decayed popularity
     categories integer[],            -- category ids (model_version.params->categories names them)
     similarity bytea,                -- float4 vector for diversity when there are no categories
+    content    bytea,                -- float4 content vector (NULL: the item has none)
     weights    bytea NOT NULL,       -- float4 row of the EASE matrix B: this item's contribution to each target
+                                     -- (empty for catalog items without interactions at training)
     PRIMARY KEY (model, version, idx),
     FOREIGN KEY (model, version) REFERENCES recommender.model_version ON DELETE CASCADE
 );
 ALTER TABLE recommender.model_item ALTER COLUMN weights SET STORAGE EXTERNAL;
 ALTER TABLE recommender.model_item ALTER COLUMN similarity SET STORAGE EXTERNAL;
+ALTER TABLE recommender.model_item ALTER COLUMN content SET STORAGE EXTERNAL;
 COMMENT ON TABLE recommender.model_item IS
   'the trained item-item weights, one row per item and version (EASE, Steck 2019)';
 
@@ -187,14 +194,16 @@ BEGIN
                                  'int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
                                  'float8'::regtype, 'numeric'::regtype)
           WHEN kind IN ('text', 'category') THEN true
+          WHEN kind = 'embedding' THEN t IN ('real[]'::regtype, 'double precision[]'::regtype, 'numeric[]'::regtype)
           ELSE false END;
   IF NOT ok THEN
     RAISE EXCEPTION 'column "%" of "%" (model "%") has type %, which cannot be used as %', col, relname, model_name, tname,
-      CASE kind WHEN 'id' THEN 'an id' WHEN 'number' THEN 'a weight' ELSE 'a time' END
+      CASE kind WHEN 'id' THEN 'an id' WHEN 'number' THEN 'a weight' WHEN 'embedding' THEN 'an embedding' ELSE 'a time' END
       USING ERRCODE = 'datatype_mismatch',
             HINT = CASE kind
                      WHEN 'id' THEN 'User and item ids must be smallint, integer or bigint; register a view that maps other ids to integers.'
                      WHEN 'number' THEN 'Weights must be numeric (integer, real, double precision, numeric).'
+                     WHEN 'embedding' THEN 'Embeddings must be real[], double precision[] or numeric[].'
                      ELSE 'Times must be timestamp with or without time zone, date, or seconds since 1970 as a number.' END;
   END IF;
   RETURN format('%I', col);
@@ -207,9 +216,10 @@ $$;
 --   category_sql: item int8, category text (one row per category; NULL when no categories)
 --   title_sql:    item int8, title text for the items in $1 (a text literal of an int8 array)
 --   catalog_sql:  item int8, every item of the items table (NULL without an items table)
+--   content_sql:  item int8, text (title and description), embedding as text 'x,y,...' or NULL
 CREATE FUNCTION recommender._model_sql(model_name text,
     OUT train_sql text, OUT history_sql text, OUT category_sql text, OUT title_sql text,
-    OUT catalog_sql text)
+    OUT catalog_sql text, OUT content_sql text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -272,6 +282,16 @@ BEGIN
       END IF;
     END IF;
     catalog_sql := format('SELECT DISTINCT %s::pg_catalog.int8 FROM %s WHERE %s IS NOT NULL', iid, irel, iid);
+    IF m.content = 'auto' AND (m.title_column IS NOT NULL OR m.text_column IS NOT NULL OR m.embedding_column IS NOT NULL
+                               OR m.category_column IS NOT NULL) THEN
+      content_sql := format('SELECT %s::pg_catalog.int8, pg_catalog.concat_ws(%L, %s, %s)::pg_catalog.text, %s FROM %s WHERE %s IS NOT NULL',
+        iid, ' ',
+        CASE WHEN m.title_column IS NULL THEN 'NULL' ELSE recommender._column(m.name, m.items, m.items_name, m.title_column, 'text') || '::pg_catalog.text' END,
+        CASE WHEN m.text_column IS NULL THEN 'NULL' ELSE recommender._column(m.name, m.items, m.items_name, m.text_column, 'text') || '::pg_catalog.text' END,
+        CASE WHEN m.embedding_column IS NULL THEN 'NULL::pg_catalog.text'
+             ELSE 'pg_catalog.array_to_string(' || recommender._column(m.name, m.items, m.items_name, m.embedding_column, 'embedding') || ', '','')' END,
+        irel, iid);
+    END IF;
     IF m.title_column IS NOT NULL THEN
       ttl := recommender._column(m.name, m.items, m.items_name, m.title_column, 'text');
       -- ARRAY(SELECT ...) is an init plan: the text-to-array cast runs once, not once per row
@@ -299,7 +319,9 @@ CREATE FUNCTION recommender.register(
     items          regclass DEFAULT NULL,
     item_id_column text  DEFAULT NULL,
     category_column text DEFAULT NULL,
-    title_column   text  DEFAULT NULL)
+    title_column   text  DEFAULT NULL,
+    text_column    text  DEFAULT NULL,
+    embedding_column text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -332,7 +354,8 @@ BEGIN
       END IF;
     END LOOP;
   END IF;
-  IF items IS NULL AND (item_id_column IS NOT NULL OR category_column IS NOT NULL OR title_column IS NOT NULL) THEN
+  IF items IS NULL AND (item_id_column IS NOT NULL OR category_column IS NOT NULL OR title_column IS NOT NULL
+                       OR text_column IS NOT NULL OR embedding_column IS NOT NULL) THEN
     RAISE EXCEPTION 'item columns given without an items table' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF items IS NOT NULL AND item_id_column IS NULL THEN
@@ -341,9 +364,10 @@ BEGIN
   SELECT EXISTS (SELECT 1 FROM recommender.model m WHERE m.name = register.model) INTO existed;
   INSERT INTO recommender.model AS m (name, interactions, interactions_name, user_column, item_column,
         weight_column, time_column, event_column, event_weights, items, items_name, item_id_column,
-        category_column, title_column)
+        category_column, title_column, text_column, embedding_column)
   VALUES (model, interactions, interactions::text, user_column, item_column, weight_column, time_column,
-          event_column, event_weights, items, items::text, item_id_column, category_column, title_column)
+          event_column, event_weights, items, items::text, item_id_column, category_column, title_column,
+          text_column, embedding_column)
   ON CONFLICT (name) DO UPDATE SET
         interactions = EXCLUDED.interactions, interactions_name = EXCLUDED.interactions_name,
         user_column = EXCLUDED.user_column, item_column = EXCLUDED.item_column,
@@ -351,6 +375,7 @@ BEGIN
         event_column = EXCLUDED.event_column, event_weights = EXCLUDED.event_weights,
         items = EXCLUDED.items, items_name = EXCLUDED.items_name, item_id_column = EXCLUDED.item_id_column,
         category_column = EXCLUDED.category_column, title_column = EXCLUDED.title_column,
+        text_column = EXCLUDED.text_column, embedding_column = EXCLUDED.embedding_column,
         config_stamp = nextval('recommender.version_seq'), registered_at = now(), registered_by = current_user;
   -- validate now, so that mistakes show at registration (the transaction rolls back on error)
   PERFORM recommender._model_sql(model);
@@ -364,8 +389,8 @@ BEGIN
                          COALESCE(', category ' || category_column, ''), COALESCE(', title ' || title_column, '')) END);
 END
 $$;
-COMMENT ON FUNCTION recommender.register(text, regclass, text, text, text, text, text, jsonb, regclass, text, text, text) IS
-  'register (or re-register) a model: the interactions table with its user, item and optional weight, time and event-type columns (event_weights gives a weight per type), and optionally the items table with its id, category (text or text[]) and title columns';
+COMMENT ON FUNCTION recommender.register(text, regclass, text, text, text, text, text, jsonb, regclass, text, text, text, text, text) IS
+  'register (or re-register) a model: the interactions table with its user, item and optional weight, time and event-type columns (event_weights gives a weight per type), and optionally the items table with its id, category (text or text[]), title, description text and embedding (real[]) columns; titles, text and categories (or the embedding) give content vectors for items without interactions';
 
 CREATE FUNCTION recommender.configure(
     model text,
@@ -378,7 +403,9 @@ CREATE FUNCTION recommender.configure(
     dropout float8 DEFAULT NULL,
     weight_power float8 DEFAULT NULL,
     row_norm float8 DEFAULT NULL,
-    trend_weight float8 DEFAULT NULL)
+    trend_weight float8 DEFAULT NULL,
+    content text DEFAULT NULL,
+    content_prior float8 DEFAULT NULL)
 RETURNS SETOF recommender.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -400,6 +427,13 @@ BEGIN
   END IF;
   IF weight_power IS NOT NULL AND NOT (weight_power > 0 AND weight_power <= 10) THEN
     RAISE EXCEPTION 'weight_power must be in (0, 10] (got %)', weight_power USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF content IS NOT NULL AND content NOT IN ('auto', 'off') THEN
+    RAISE EXCEPTION 'content must be auto or off (got "%")', content USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF content_prior IS NOT NULL AND NOT (content_prior >= 0 AND content_prior < 'infinity'::float8) THEN
+    RAISE EXCEPTION 'content_prior must be a finite number >= 0 (got %)', content_prior USING ERRCODE = 'invalid_parameter_value',
+      HINT = '0 scores items the model knows collaboratively only; 5 lets an item with 5 users lean half on its content.';
   END IF;
   IF trend_weight IS NOT NULL AND NOT (trend_weight >= 0 AND trend_weight <= 4) THEN
     RAISE EXCEPTION 'trend_weight must be in [0, 4] (got %)', trend_weight USING ERRCODE = 'invalid_parameter_value',
@@ -430,6 +464,8 @@ BEGIN
     weight_power = COALESCE(configure.weight_power, m.weight_power),
     row_norm = COALESCE(configure.row_norm, m.row_norm),
     trend_weight = COALESCE(configure.trend_weight, m.trend_weight),
+    content = COALESCE(configure.content, m.content),
+    content_prior = COALESCE(configure.content_prior, m.content_prior),
     config_stamp = nextval('recommender.version_seq')
   WHERE m.name = configure.model
   RETURNING m.*;
@@ -439,8 +475,8 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8) IS
-  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users); training-time parameters apply at the next train()';
+COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8) IS
+  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users); training-time parameters apply at the next train()';
 
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
@@ -507,10 +543,11 @@ BEGIN
     ('interactions', format('%s (user %s, item %s%s%s%s)', m.interactions_name, m.user_column, m.item_column,
                             COALESCE(', weight ' || m.weight_column, ''), COALESCE(', time ' || m.time_column, ''),
                             COALESCE(', event ' || m.event_column || ' ' || m.event_weights::text, ''))),
-    ('items', CASE WHEN m.items IS NULL THEN 'none' ELSE format('%s (id %s%s%s)', m.items_name, m.item_id_column,
-                              COALESCE(', category ' || m.category_column, ''), COALESCE(', title ' || m.title_column, '')) END),
-    ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s trend_weight=%s reranker=%s candidate_pool=%s',
-                          m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.trend_weight, m.reranker, m.candidate_pool)),
+    ('items', CASE WHEN m.items IS NULL THEN 'none' ELSE format('%s (id %s%s%s%s%s)', m.items_name, m.item_id_column,
+                              COALESCE(', category ' || m.category_column, ''), COALESCE(', title ' || m.title_column, ''),
+                              COALESCE(', text ' || m.text_column, ''), COALESCE(', embedding ' || m.embedding_column, '')) END),
+    ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s trend_weight=%s reranker=%s candidate_pool=%s content=%s content_prior=%s',
+                          m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.trend_weight, m.reranker, m.candidate_pool, m.content, m.content_prior)),
     ('trained', CASE WHEN v.version IS NULL THEN 'no' ELSE 'yes' END),
     ('version', v.version::text),
     ('trained_at', v.trained_at::text),

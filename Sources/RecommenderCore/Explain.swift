@@ -17,7 +17,16 @@ public struct Explanation: Equatable {
         public var contribution: Double
         public var share: Double?
         public var value: Double
+        /// The part of the contribution that comes from content similarity (0 when the item is
+        /// scored collaboratively only).
+        public var contentContribution: Double = 0
+        public init(itemId: Int64, contribution: Double, share: Double?, value: Double, contentContribution: Double = 0) {
+            self.itemId = itemId; self.contribution = contribution; self.share = share; self.value = value
+            self.contentContribution = contentContribution
+        }
     }
+    /// How much of the score comes from content similarity (0: none; 1: all).
+    public var contentBlend: Double = 0
     public var itemId: Int64
     public var status: Status
     public var score: Double?
@@ -51,12 +60,26 @@ extension ItemModel {
                                rank: (found && !inHistory) ? rank : nil, candidates: count - h.seen.count, parts: [], unknownHistory: h.unknownItems)
         }
         let n = count
+        let a = contentBlend(j)
+        if j >= cfCount && a == 0 {
+            // an item of the catalog with neither interactions at training nor content
+            return Explanation(itemId: item, status: h.seen.contains(j32) ? .inHistory : .notInModel, score: nil, rank: nil,
+                               candidates: n - h.seen.count, parts: [], unknownHistory: h.unknownItems)
+        }
         var parts: [Explanation.Part] = []
         var total = 0.0
         for e in h.entries {
-            let c = e.value * Double(weights[Int(e.index) * n + j])
-            total += c   // the same order and precision as exactScore(), which recommend() reports
-            parts.append(.init(itemId: e.itemId, contribution: c, share: nil, value: e.value))
+            // the same terms, order and precision as exactScore(), which recommend() reports
+            let c: Double, ct: Double
+            if a == 0 {
+                c = Int(e.index) < cfCount ? e.value * Double(weights[Int(e.index) * cfCount + j]) : 0
+                ct = 0
+            } else {
+                let r = contribution(e, j, blend: a)
+                c = r.total; ct = r.content
+            }
+            total += c
+            parts.append(.init(itemId: e.itemId, contribution: c, share: nil, value: e.value, contentContribution: ct))
         }
         for p in parts.indices { parts[p].share = total != 0 ? parts[p].contribution / total : nil }
         parts.sort { abs($0.contribution) != abs($1.contribution) ? abs($0.contribution) > abs($1.contribution) : $0.itemId < $1.itemId }
@@ -73,6 +96,7 @@ extension ItemModel {
             var better = 0
             for i in 0..<n where i != j && !h.seen.contains(Int32(i)) {
                 let si = Double(s[i])
+                if si.isNaN { continue }      // unreachable: no interactions and no content
                 if si > sj + bound { better += 1; continue }
                 if si < sj - bound { continue }
                 let ei = exactScore(h, i)
@@ -80,7 +104,9 @@ extension ItemModel {
             }
             rank = better + 1
         }
-        return Explanation(itemId: item, status: inHistory ? .inHistory : .recommendable, score: total, rank: rank,
-                           candidates: n - h.seen.count, parts: parts, unknownHistory: h.unknownItems)
+        var out = Explanation(itemId: item, status: inHistory ? .inHistory : .recommendable, score: total, rank: rank,
+                              candidates: n - h.seen.count, parts: parts, unknownHistory: h.unknownItems)
+        out.contentBlend = a
+        return out
     }
 }

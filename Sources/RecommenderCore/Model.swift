@@ -3,8 +3,36 @@ import Glibc
 #endif
 import COpenBLAS
 
+/// Content vectors of the catalog (an embedding the shop provides, or TF-IDF of titles, text and
+/// categories built at training), for items the collaborative model has not seen yet.
+public struct ContentVectors: Sendable {
+    /// Dimension of the vectors.
+    public var dims: Int
+    /// count x dims, row-major, L2-normalised; all zeros for an item without content.
+    public var vectors: [Float]
+    public var present: [Bool]
+    /// Maps cosine similarity into the units of the item-item weights (fitted at training:
+    /// B_ij ~ beta * cos(v_i, v_j) over pairs of items the model knows).
+    public var beta: Double
+    /// Items with few interactions lean on content: a model item j's score is
+    /// (1 - a_j) * collaborative + a_j * content with a_j = prior / (prior + users_j); 0 keeps
+    /// model items purely collaborative. Items the model has not seen are scored by content.
+    public var prior: Double
+    /// Distinct users per item (0 for items the model has not seen).
+    public var users: [Int]
+    public init(dims: Int, vectors: [Float], present: [Bool], beta: Double, prior: Double, users: [Int]) {
+        self.dims = dims; self.vectors = vectors; self.present = present; self.beta = beta; self.prior = prior; self.users = users
+    }
+}
+
 /// A trained item-item model, as loaded into a backend: immutable and shared by every call.
+/// Items 0..<cfCount are the items the collaborative model was trained on (they have weights);
+/// items cfCount..<count are catalog items without interactions at training, reachable through
+/// their content vectors only.
 public final class ItemModel: @unchecked Sendable {
+    /// Number of items with collaborative weights (the first ones).
+    public let cfCount: Int
+    public let content: ContentVectors?
     public let version: Int64
     public let itemIds: [Int64]
     public let index: [Int64: Int32]
@@ -32,12 +60,27 @@ public final class ItemModel: @unchecked Sendable {
 
     public init(version: Int64, itemIds: [Int64], weights: [Float], popularity: [Double],
                 categories: [[Int32]]?, similarityDims: Int, similarityVectors: [Float],
-                weighting: Weighting, transform: ValueTransform? = nil) throws {
+                weighting: Weighting, transform: ValueTransform? = nil,
+                cfCount: Int? = nil, content: ContentVectors? = nil) throws {
         let n = itemIds.count
-        let (wCount, wOverflow) = n.multipliedReportingOverflow(by: n)
+        let cf = cfCount ?? n
+        guard cf >= 0, cf <= n else { throw RecError.internalError("model has \(cf) collaborative items of \(n)") }
+        let (wCount, wOverflow) = cf.multipliedReportingOverflow(by: cf)
         guard !wOverflow, weights.count == wCount else {
-            throw RecError.internalError("model weights have \(weights.count) values for \(n) items; expected \(n * n)")
+            throw RecError.internalError("model weights have \(weights.count) values for \(cf) items; expected \(cf * cf)")
         }
+        if let c = content {
+            let (vc, vo) = n.multipliedReportingOverflow(by: max(0, c.dims))
+            guard c.dims > 0, !vo, c.vectors.count == vc, c.present.count == n, c.users.count == n,
+                  c.beta.isFinite, c.prior.isFinite, c.prior >= 0 else {
+                throw RecError.internalError("model content vectors have the wrong size")
+            }
+            guard c.vectors.allSatisfy({ $0.isFinite }) else { throw RecError.internalError("model content vectors hold a non-finite value") }
+        } else if cf != n {
+            throw RecError.internalError("items without collaborative weights need content vectors")
+        }
+        self.cfCount = cf
+        self.content = content
         guard popularity.count == n else { throw RecError.internalError("model popularity has the wrong size") }
         guard popularity.allSatisfy({ $0.isFinite }) else { throw RecError.internalError("model popularity holds a non-finite value") }
         if let c = categories, c.count != n { throw RecError.internalError("model categories have the wrong size") }
@@ -209,19 +252,75 @@ extension ItemModel {
 
     /// Relevance scores of every item for a history: s_j = sum_i x_i B_ij (one saxpy per entry).
     public func scores(_ h: ScoredHistory) -> [Float] {
-        let n = count
+        let n = count, cf = cfCount
         var s = [Float](repeating: 0, count: n)
         guard n > 0 else { return s }
         let f = floatScale(h)
-        weights.withUnsafeBufferPointer { w in
-            s.withUnsafeMutableBufferPointer { sp in
-                guard let wb = w.baseAddress, let sb = sp.baseAddress else { return }
-                for e in h.entries where e.index >= 0 && Int(e.index) < n {
-                    cblas_saxpy(Int32(n), Float(e.value * f), wb + Int(e.index) * n, 1, sb, 1)
+        if cf > 0 {
+            weights.withUnsafeBufferPointer { w in
+                s.withUnsafeMutableBufferPointer { sp in
+                    guard let wb = w.baseAddress, let sb = sp.baseAddress else { return }
+                    for e in h.entries where e.index >= 0 && Int(e.index) < cf {
+                        cblas_saxpy(Int32(cf), Float(e.value * f), wb + Int(e.index) * cf, 1, sb, 1)
+                    }
+                }
+            }
+        }
+        if let c = content {
+            // content scores: beta * (v_j . sum_i x_i v_i), one gemv over the catalog
+            let d = c.dims
+            var profile = [Float](repeating: 0, count: d)
+            var any = false
+            for e in h.entries where Int(e.index) < n && c.present[Int(e.index)] {
+                any = true
+                let base = Int(e.index) * d
+                let x = Float(e.value * f * c.beta)
+                for t in 0..<d { profile[t] += x * c.vectors[base + t] }
+            }
+            var cs = [Float](repeating: 0, count: n)
+            if any {
+                c.vectors.withUnsafeBufferPointer { v in profile.withUnsafeBufferPointer { p in cs.withUnsafeMutableBufferPointer { o in
+                    guard let vb = v.baseAddress, let pb = p.baseAddress, let ob = o.baseAddress else { return }
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, vb, Int32(d), pb, 1, 0, ob, 1)
+                } } }
+            }
+            for j in 0..<n {
+                if j >= cf {
+                    s[j] = (any && c.present[j]) ? cs[j] : .nan    // unreachable without content
+                } else if c.prior > 0 && c.present[j] {
+                    let a = Float(c.prior / (c.prior + Double(c.users[j])))
+                    s[j] = (1 - a) * s[j] + a * cs[j]
                 }
             }
         }
         return s
+    }
+
+    /// The content blend of item j: 0 for purely collaborative scoring, 1 for content only.
+    @inline(__always) func contentBlend(_ j: Int) -> Double {
+        guard let c = content, j >= 0, j < count, c.present[j] else { return 0 }
+        if j >= cfCount { return 1 }
+        return c.prior > 0 ? c.prior / (c.prior + Double(c.users[j])) : 0
+    }
+
+    /// Cosine of two items' content vectors (0 when either has none).
+    @inline(__always) func contentCosine(_ a: Int, _ b: Int) -> Double {
+        guard let c = content, a >= 0, b >= 0, a < count, b < count, c.present[a], c.present[b] else { return 0 }
+        let d = c.dims
+        var dot: Float = 0
+        let ba = a * d, bb = b * d
+        for t in 0..<d { dot += c.vectors[ba + t] * c.vectors[bb + t] }
+        return Double(dot)
+    }
+
+    /// History item i's exact contribution to item j's score: collaborative x_i B_ij and content
+    /// x_i beta cos(v_i, v_j), blended by j's content weight.
+    @inline(__always) func contribution(_ e: (index: Int32, itemId: Int64, value: Double), _ j: Int, blend a: Double) -> (total: Double, collaborative: Double, content: Double) {
+        let i = Int(e.index)
+        let cfPart = (i < cfCount && j < cfCount) ? e.value * Double(weights[i * cfCount + j]) : 0
+        if a == 0 { return (cfPart, cfPart, 0) }
+        let ctPart = e.value * (content?.beta ?? 0) * contentCosine(i, j)
+        return ((1 - a) * cfPart + a * ctPart, (1 - a) * cfPart, a * ctPart)
     }
 
     /// A power of two that keeps a history's values well inside Float's range for the Float
@@ -244,16 +343,23 @@ extension ItemModel {
         var absSum = 0.0
         for e in h.entries { absSum += abs(e.value * f) }
         let terms = Double(h.entries.count + 2)
-        return terms * 1.2e-7 * absSum * Double(maxAbsWeight) * 2
-            + terms * Double(Float.leastNormalMagnitude) * (1 + Double(maxAbsWeight)) * 4
+        let scale = Double(maxAbsWeight) + abs(content?.beta ?? 0) * 1.0001
+        return terms * 1.2e-7 * absSum * scale * 4
+            + terms * Double(Float.leastNormalMagnitude) * (1 + scale) * 4
     }
 
     /// s_j in double precision, summed over the history in its order (as explain() sums it).
     public func exactScore(_ h: ScoredHistory, _ j: Int) -> Double {
-        let n = count
-        guard j >= 0, j < n else { return 0 }
+        guard j >= 0, j < count else { return 0 }
+        let a = contentBlend(j)
         var total = 0.0
-        for e in h.entries { total += e.value * Double(weights[Int(e.index) * n + j]) }
+        if a == 0 {
+            guard j < cfCount else { return 0 }
+            let cf = cfCount
+            for e in h.entries where Int(e.index) < cf { total += e.value * Double(weights[Int(e.index) * cf + j]) }
+            return total
+        }
+        for e in h.entries { total += contribution(e, j, blend: a).total }
         return total
     }
 
@@ -343,7 +449,8 @@ extension ItemModel {
         }
         return picked.map { (p, variety) in
             let i = Int(pool[p])
-            return Recommendation(itemId: itemIds[i], score: exact[pool[p]] ?? Double(s[i]), relevanceRank: p + 1, forVariety: variety, source: "model")
+            return Recommendation(itemId: itemIds[i], score: exact[pool[p]] ?? Double(s[i]), relevanceRank: p + 1, forVariety: variety,
+                                  source: i >= cfCount ? "content" : "model")
         }
     }
 

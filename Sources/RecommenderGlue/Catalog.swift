@@ -9,6 +9,8 @@ struct ModelRow {
     var configStamp: Int64
     var reranker: Reranker
     var candidatePool: Int
+    var hasEmbedding: Bool
+    var contentPrior: Double
 }
 
 struct ModelSQL {
@@ -17,6 +19,7 @@ struct ModelSQL {
     var history: String
     var category: String?
     var title: String?
+    var content: String?
 }
 
 /// Per-backend state. Only touched from the backend's main thread, between PostgreSQL calls.
@@ -31,7 +34,7 @@ enum Catalog {
     /// The model a call means: the named one, else "default", else the only one there is.
     static func resolve(_ requested: String?) throws -> ModelRow {
         let cursor = try Cursor("""
-            SELECT name, version, config_stamp, reranker, candidate_pool
+            SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior
               FROM recommender.model
              WHERE $1::pg_catalog.text IS NULL OR name OPERATOR(pg_catalog.=) $1::pg_catalog.text
              ORDER BY name OPERATOR(pg_catalog.=) 'default' DESC, name LIMIT 2
@@ -43,7 +46,9 @@ enum Catalog {
                                  version: try cursor.int8(r, 1),
                                  configStamp: try cursor.int8(r, 2) ?? 0,
                                  reranker: Reranker(rawValue: try cursor.text(r, 3) ?? "coverage") ?? .coverage,
-                                 candidatePool: Int(try cursor.int4(r, 4) ?? 100)))
+                                 candidatePool: Int(try cursor.int4(r, 4) ?? 100),
+                                 hasEmbedding: try cursor.bool(r, 5) ?? false,
+                                 contentPrior: try cursor.float8(r, 6) ?? 0))
         }
         if rows.isEmpty {
             // Hidden by row security? Then say "permission denied", as PostgreSQL would for the table.
@@ -83,12 +88,12 @@ enum Catalog {
     /// The validated queries for a model, cached until its registration changes.
     static func sql(_ m: ModelRow) throws -> ModelSQL {
         if let s = Backend.sql[m.name], s.stamp == m.configStamp { return s }
-        let c = try Cursor("SELECT train_sql, history_sql, category_sql, title_sql FROM recommender._model_sql($1)", [.text(m.name)])
+        let c = try Cursor("SELECT train_sql, history_sql, category_sql, title_sql, content_sql FROM recommender._model_sql($1)", [.text(m.name)])
         defer { try? c.close() }
         var out: ModelSQL? = nil
         try c.forEachRow { r in
             out = ModelSQL(stamp: m.configStamp, train: try c.text(r, 0) ?? "", history: try c.text(r, 1) ?? "",
-                           category: try c.text(r, 2), title: try c.text(r, 3))
+                           category: try c.text(r, 2), title: try c.text(r, 3), content: try c.text(r, 4))
         }
         guard let s = out else { throw RecError.internalError("recommender._model_sql returned no row") }
         Backend.sql[m.name] = s
@@ -103,23 +108,29 @@ enum Catalog {
     /// The trained model, loaded once per backend and reused until a newer version is committed.
     static func model(_ m: ModelRow) throws -> ItemModel {
         let version = try requireTrained(m)
-        if let cached = Backend.models[m.name], cached.version == version { return cached }
+        if let cached = Backend.models[m.name], cached.version == version,
+           (cached.content?.prior ?? m.contentPrior) == m.contentPrior { return cached }
         Backend.models[m.name] = nil   // free the old one before loading the new
-        let loaded = try load(name: m.name, version: version)
+        let loaded = try load(name: m.name, version: version, contentPrior: m.contentPrior)
         Backend.models[m.name] = loaded
         return loaded
     }
 
-    static func load(name: String, version: Int64) throws -> ItemModel {
+    static func load(name: String, version: Int64, contentPrior: Double = 0) throws -> ItemModel {
         var n = 0, dims = 0
         var weighting = Weighting.log
         var hasCategories = false
         var power = 1.0, scale = 1.0
+        var total = 0, cdims = 0
+        var beta = 0.0
         let meta = try Cursor("""
             SELECT items, params->>'weighting', (params->>'similarity_dims')::pg_catalog.int4,
                    (params->>'has_categories')::pg_catalog.bool,
                    COALESCE((params->>'weight_power')::pg_catalog.float8, 1),
-                   COALESCE((params->>'weight_scale')::pg_catalog.float8, 1)
+                   COALESCE((params->>'weight_scale')::pg_catalog.float8, 1),
+                   COALESCE((params->>'catalog_items')::pg_catalog.int4, items),
+                   COALESCE((params->>'content_dims')::pg_catalog.int4, 0),
+                   COALESCE((params->>'content_beta')::pg_catalog.float8, 0)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -131,28 +142,37 @@ enum Catalog {
             hasCategories = try meta.bool(r, 3) ?? false
             power = try meta.float8(r, 4) ?? 1
             scale = try meta.float8(r, 5) ?? 1
+            total = Int(try meta.int4(r, 6) ?? 0)
+            cdims = Int(try meta.int4(r, 7) ?? 0)
+            beta = try meta.float8(r, 8) ?? 0
         }
         try meta.close()
         guard found else {
             throw RecError.objectState("model \"\(name)\" version \(version) is missing from recommender.model_version",
                                        hint: "Train the model again.")
         }
-        guard n >= 0, n <= 30000, dims >= 0, dims <= 1024 else { throw RecError.internalError("model \"\(name)\" has invalid sizes") }
-        var ids = [Int64](repeating: 0, count: n)
-        var pop = [Double](repeating: 0, count: n)
+        guard n >= 0, n <= 30000, dims >= 0, dims <= 1024, cdims >= 0, cdims <= 8192, total >= n, total <= 2_000_000,
+              (total == n || cdims > 0) else {
+            throw RecError.internalError("model \"\(name)\" has invalid sizes")
+        }
+        var ids = [Int64](repeating: 0, count: total)
+        var pop = [Double](repeating: 0, count: total)
+        var users = [Int](repeating: 0, count: total)
         var weights = [Float](repeating: 0, count: n * n)
-        var sim = [Float](repeating: 0, count: n * dims)
-        var cats: [[Int32]] = hasCategories ? [[Int32]](repeating: [], count: n) : []
+        var sim = [Float](repeating: 0, count: total * dims)
+        var cvec = [Float](repeating: 0, count: total * cdims)
+        var cpresent = [Bool](repeating: false, count: total)
+        var cats: [[Int32]] = hasCategories ? [[Int32]](repeating: [], count: total) : []
         var expected: Int32 = 0
         let c = try Cursor("""
-            SELECT idx, item_id, popularity, pg_catalog.array_to_string(categories, ','), similarity, weights
+            SELECT idx, item_id, popularity, pg_catalog.array_to_string(categories, ','), similarity, weights, users, content
               FROM recommender.model_item WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
              ORDER BY idx
             """, [.text(name), .int8(version)])
         defer { try? c.close() }
         try c.forEachRow(batch: 500) { r in
             let idx = try c.int4(r, 0) ?? -1
-            guard idx == expected, Int(idx) < n else {
+            guard idx == expected, Int(idx) < total else {
                 throw RecError.internalError("model \"\(name)\" version \(version): item rows are incomplete")
             }
             let i = Int(idx)
@@ -166,13 +186,19 @@ enum Catalog {
                     throw RecError.internalError("model \"\(name)\": similarity vector of item \(ids[i]) is damaged")
                 }
             }
-            guard try c.floats(r, 5, into: &weights, at: i * n, expected: n) else {
-                throw RecError.internalError("model \"\(name)\": weights of item \(ids[i]) are damaged")
+            if i < n {
+                guard try c.floats(r, 5, into: &weights, at: i * n, expected: n) else {
+                    throw RecError.internalError("model \"\(name)\": weights of item \(ids[i]) are damaged")
+                }
+            }
+            users[i] = Int(try c.int4(r, 6) ?? 0)
+            if cdims > 0 {
+                cpresent[i] = try c.floats(r, 7, into: &cvec, at: i * cdims, expected: cdims)
             }
             expected += 1
         }
-        guard Int(expected) == n else {
-            throw RecError.internalError("model \"\(name)\" version \(version) has \(expected) of \(n) item rows")
+        guard Int(expected) == total else {
+            throw RecError.internalError("model \"\(name)\" version \(version) has \(expected) of \(total) item rows")
         }
         var names: [String] = []
         if hasCategories {
@@ -187,7 +213,10 @@ enum Catalog {
         let model = try ItemModel(version: version, itemIds: ids, weights: weights, popularity: pop,
                              categories: hasCategories ? cats : nil, similarityDims: dims, similarityVectors: sim,
                              weighting: weighting,
-                             transform: ValueTransform(weighting, power: power, scale: scale))
+                             transform: ValueTransform(weighting, power: power, scale: scale),
+                             cfCount: n,
+                             content: cdims > 0 ? ContentVectors(dims: cdims, vectors: cvec, present: cpresent, beta: beta,
+                                                                 prior: contentPrior, users: users) : nil)
         model.categoryNames = names
         return model
     }

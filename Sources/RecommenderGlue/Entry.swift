@@ -99,7 +99,15 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
         let verdict: String
         switch e.status {
         case .recommendable:
-            verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userId) can be recommended; the score is the sum of the contributions of the user's own items below"
+            let how: String
+            if e.contentBlend >= 1 {
+                how = "; the item had no interactions when the model was trained, so it is scored by content similarity (title, description, categories or embedding) to the user's own items below"
+            } else if e.contentBlend > 0 {
+                how = "; the score blends co-occurrence (\(formatNumber(100 * (1 - e.contentBlend)))%) and content similarity (\(formatNumber(100 * e.contentBlend))%) with the user's own items below"
+            } else {
+                how = "; the score is the sum of the contributions of the user's own items below"
+            }
+            verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userId) can be recommended" + how
         case .inHistory:
             verdict = "not recommendable: item \(itemId) is already in the history of user \(userId) (recommend() leaves such items out)"
         case .coldUser:
@@ -116,9 +124,18 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
                      e.score == nil ? .null(Int32(REC_FLOAT8)) : .float8(1), .text(verdict)])
         for p in e.parts {
             let events = history.eventCounts[p.itemId] ?? 0
+            var detail = "in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))"
+            if p.contentContribution != 0 {
+                let about = titles[itemId].map { "\"\($0)\"" } ?? "item \(itemId)"
+                let with = titles[p.itemId].map { "\"\($0)\"" } ?? "this item"
+                if abs(p.contentContribution) >= abs(p.contribution - p.contentContribution) {
+                    detail += "; \(about) is similar in description to \(with) (content similarity drove this part)"
+                } else {
+                    detail += "; content similarity adds \(formatNumber(p.contentContribution)) of this part"
+                }
+            }
             try out.row([.text("because"), .int8(p.itemId), .optionalText(titles[p.itemId]), .float8(p.contribution),
-                         p.share.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)),
-                         .text("in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))")])
+                         p.share.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)), .text(detail)])
         }
         for id in e.unknownHistory {
             try out.row([.text("because"), .int8(id), .optionalText(titles[id]), .float8(0), .float8(0),

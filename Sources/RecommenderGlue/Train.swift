@@ -108,15 +108,43 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let n = b.itemCount
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
 
-        // 2. categories (for diversity) from the items table
+        // 2. the catalog beyond the trained items: content (title, description, embedding) of
+        //    every item of the items table; items without interactions get indices n..<total.
+        var contentText: [Int64: String] = [:]
+        var contentEmbedding: [Int64: String] = [:]
+        var newIds: [Int64] = []
+        if let q = sql.content {
+            let cc = try Cursor(q)
+            try cc.forEachRow(batch: 5000) { r in
+                guard let id = try cc.int8(r, 0) else { return }
+                if let t = try cc.text(r, 1) { contentText[id] = t }
+                if let e = try cc.text(r, 2) { contentEmbedding[id] = e }
+                if b.itemIndex[id] == nil && contentText[id] == nil && contentEmbedding[id] == nil { return }
+            }
+            try cc.close()
+            var seenNew = Set<Int64>()
+            for id in Set(contentText.keys).union(contentEmbedding.keys) where b.itemIndex[id] == nil {
+                if seenNew.insert(id).inserted { newIds.append(id) }
+            }
+            newIds.sort()
+            guard n + newIds.count <= 2 * p.maxItems + 100_000 else {
+                throw RecError.programLimit("the items table has \(n + newIds.count) items; content vectors are limited to \(2 * p.maxItems + 100_000)")
+            }
+        }
+        let total = n + newIds.count
+        var catalogIndex: [Int64: Int] = [:]
+        for (i, id) in b.itemIds.enumerated() { catalogIndex[id] = i }
+        for (k, id) in newIds.enumerated() { catalogIndex[id] = n + k }
+
+        // categories (for diversity and the shop's rules) from the items table
         var categoryNames: [String] = []
         var categoryIds: [String: Int32] = [:]
-        var itemCats = [[Int32]](repeating: [], count: n)
+        var itemCats = [[Int32]](repeating: [], count: total)
         let hasCategories = sql.category != nil
         if let q = sql.category {
             let cc = try Cursor(q)
             try cc.forEachRow(batch: 10000) { r in
-                guard let id = try cc.int8(r, 0), let cat = try cc.text(r, 1), let i = b.itemIndex[id] else { return }
+                guard let id = try cc.int8(r, 0), let cat = try cc.text(r, 1), let i = catalogIndex[id] else { return }
                 let cid: Int32
                 if let f = categoryIds[cat] { cid = f } else {
                     guard categoryNames.count < 1_000_000 else {
@@ -124,10 +152,10 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
                     }
                     cid = Int32(categoryNames.count); categoryIds[cat] = cid; categoryNames.append(cat)
                 }
-                if !itemCats[Int(i)].contains(cid) { itemCats[Int(i)].append(cid) }
+                if !itemCats[i].contains(cid) { itemCats[i].append(cid) }
             }
             try cc.close()
-            for i in 0..<n { itemCats[i].sort() }
+            for i in 0..<total { itemCats[i].sort() }
         }
 
         // 3. EASE
@@ -142,7 +170,61 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let users = b.itemUserCounts()
         let (pop, trend) = b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight)
 
-        // 4. store the new version
+        // 4. content vectors, and beta: how content similarity maps into the model's weights
+        var contentDims = 0
+        var contentVectors: [Float] = []
+        var contentPresent: [Bool] = []
+        var contentBeta = 0.0
+        var contentKind = "none"
+        let allIds = b.itemIds + newIds
+        if sql.content != nil {
+            if m.hasEmbedding {
+                contentKind = "embedding"
+                var rows = [[Float]](repeating: [], count: total)
+                for (i, id) in allIds.enumerated() {
+                    guard let e = contentEmbedding[id] else { continue }
+                    let v = try ContentBuilder.embedding(e, itemId: id)
+                    if v.isEmpty { continue }
+                    if contentDims == 0 { contentDims = v.count }
+                    guard v.count == contentDims else {
+                        throw RecError.invalidParameter("the embedding of item \(id) has \(v.count) dimensions, others have \(contentDims)",
+                                                        hint: "Every embedding of the items table must have the same length.")
+                    }
+                    rows[i] = v
+                }
+                if contentDims > 0 {
+                    contentVectors = [Float](repeating: 0, count: total * contentDims)
+                    contentPresent = [Bool](repeating: false, count: total)
+                    for i in 0..<total where !rows[i].isEmpty {
+                        for t in 0..<contentDims { contentVectors[i * contentDims + t] = rows[i][t] }
+                        contentPresent[i] = true
+                    }
+                }
+            } else {
+                contentKind = "tfidf"
+                var docs = [[String]](repeating: [], count: total)
+                for (i, id) in allIds.enumerated() {
+                    var d = ContentBuilder.tokens(contentText[id] ?? "")
+                    for c in itemCats[i] where Int(c) < categoryNames.count { d.append("\u{1F}category:" + categoryNames[Int(c)].lowercased()) }
+                    docs[i] = d
+                }
+                contentDims = 256
+                (contentVectors, contentPresent) = ContentBuilder.tfidf(docs, dims: contentDims)
+            }
+            try PG.interrupt()
+            if contentDims > 0 {
+                contentBeta = ContentBuilder.fitBeta(weights: weights, cf: n, vectors: contentVectors, present: contentPresent, dims: contentDims)
+            }
+            if contentBeta > 0 {
+                try PG.notice("recommender: content vectors (\(contentKind), \(contentDims) dimensions) for \(contentPresent.filter { $0 }.count) items, \(newIds.count) of them without interactions; beta \(contentBeta)")
+            } else {
+                try PG.notice("recommender: content similarity does not predict the model's weights here (beta \(contentBeta)); items without interactions are left out")
+                contentDims = 0; contentVectors = []; contentPresent = []; contentKind = "none"
+            }
+        }
+        let catalogTotal = contentDims > 0 ? total : n
+
+        // 5. store the new version
         try PG.notice("recommender: storing version")
         let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
         var version: Int64 = 0
@@ -150,6 +232,11 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         try vc.close()
         let seconds = now() - t0
         let params = "{" + [
+            "\"cf_items\": \(n)",
+            "\"catalog_items\": \(catalogTotal)",
+            "\"content\": \(jsonString(contentKind))",
+            "\"content_dims\": \(contentDims)",
+            "\"content_beta\": \(contentBeta)",
             "\"lambda\": \(p.lambda)",
             "\"weighting\": \(jsonString(p.weighting.rawValue))",
             "\"weight_power\": \(transform.power)",
@@ -170,26 +257,30 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             """, [.text(m.name), .int8(version), .float8(seconds), .int4(Int32(b.userCount)), .int4(Int32(n)),
                   .int8(Int64(b.events)), .int8(Int64(x.nonZeros)), .text(params)])
         let ins = try Plan("""
-            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, weights)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10)
+            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10, $11)
             """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_INT8), Int32(REC_INT4),
-                         Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA)])
-        for i in 0..<n {
+                         Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA), Int32(REC_BYTEA)])
+        let zeroSim = [Float](repeating: 0, count: dims)
+        for i in 0..<catalogTotal {
+            let cf = i < n
             let cats: SQLValue = hasCategories ? .text("{" + itemCats[i].map(String.init).joined(separator: ",") + "}") : .null(Int32(REC_TEXT))
-            let simv: SQLValue = dims > 0 ? .bytes(floatBytes(sim[(i * dims)..<((i + 1) * dims)])) : .null(Int32(REC_BYTEA))
-            try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(b.itemIds[i]), .int4(Int32(clamping: users[i])),
-                          .float8(pop[i]), .float8(trend[i]), cats, simv, .bytes(floatBytes(weights[(i * n)..<((i + 1) * n)]))])
+            let simv: SQLValue = dims > 0 ? .bytes(cf ? floatBytes(sim[(i * dims)..<((i + 1) * dims)]) : floatBytes(zeroSim[...])) : .null(Int32(REC_BYTEA))
+            let cv: SQLValue = (contentDims > 0 && contentPresent[i]) ? .bytes(floatBytes(contentVectors[(i * contentDims)..<((i + 1) * contentDims)])) : .null(Int32(REC_BYTEA))
+            try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? Int32(clamping: users[i]) : 0),
+                          .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
+                          .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
             if i % 256 == 255 { try PG.interrupt() }
         }
         try ins.free()
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
         _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
                         [.text(m.name), .int8(version)])
-        let total = now() - t0
+        let elapsed = now() - t0
         _ = try PG.exec("UPDATE recommender.model_version SET train_seconds = $3 WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
-                        [.text(m.name), .int8(version), .float8(total)])
-        try PG.notice("recommender: model \"\(m.name)\" version \(version) trained in \(formatNumber(total)) s")
+                        [.text(m.name), .int8(version), .float8(elapsed)])
+        try PG.notice("recommender: model \"\(m.name)\" version \(version) trained in \(formatNumber(elapsed)) s")
         try Sink(handle: sink).row([.text(m.name), .int8(version), .int4(Int32(b.userCount)), .int4(Int32(n)),
-                                    .int8(Int64(b.events)), .float8(total)])
+                                    .int8(Int64(b.events)), .float8(elapsed)])
     }
 }

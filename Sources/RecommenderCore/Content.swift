@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import COpenBLAS
+
+/// Content vectors for the catalog: what lets the engine recommend items that had no
+/// interactions when the model was trained (the cold-start and long-tail questions of the seed
+/// papers). Either the shop's own embedding (any text or image model) or, without one, TF-IDF over
+/// the words of the title and description plus the item's categories, folded into a fixed number
+/// of dimensions with signed feature hashing (Weinberger et al., ICML 2009), so that vectors stay
+/// dense, small and comparable by cosine.
+public enum ContentBuilder {
+    /// Lower-cased word tokens of at least two characters (letters and digits).
+    public static func tokens(_ text: String) -> [String] {
+        var out: [String] = []
+        var cur = ""
+        for ch in text.lowercased() {
+            if ch.isLetter || ch.isNumber { cur.append(ch) } else {
+                if cur.count >= 2 { out.append(cur) }
+                cur = ""
+            }
+        }
+        if cur.count >= 2 { out.append(cur) }
+        return out
+    }
+
+    @inline(__always) static func fnv1a(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return h
+    }
+
+    /// TF-IDF vectors (1 + log tf, idf = log((N + 1) / (df + 1)) + 1), hashed into `dims`
+    /// dimensions with a hash-derived sign, L2-normalised. A document without tokens gets a zero
+    /// vector and `present = false`.
+    public static func tfidf(_ docs: [[String]], dims: Int = 256) -> (vectors: [Float], present: [Bool]) {
+        let n = docs.count
+        guard dims > 0, n > 0 else { return ([], []) }
+        var df: [String: Int] = [:]
+        for d in docs { for t in Set(d) { df[t, default: 0] += 1 } }
+        var vectors = [Float](repeating: 0, count: n * dims)
+        var present = [Bool](repeating: false, count: n)
+        for (i, d) in docs.enumerated() where !d.isEmpty {
+            var tf: [String: Int] = [:]
+            for t in d { tf[t, default: 0] += 1 }
+            var v = [Double](repeating: 0, count: dims)
+            for (t, c) in tf {
+                let idf = log(Double(n + 1) / Double((df[t] ?? 0) + 1)) + 1
+                let w = (1 + log(Double(c))) * idf
+                let h = fnv1a(t)
+                let bucket = Int(h % UInt64(dims))
+                v[bucket] += (h >> 63) == 0 ? w : -w
+            }
+            var norm = 0.0
+            for x in v { norm += x * x }
+            guard norm > 0 else { continue }
+            let s = 1 / norm.squareRoot()
+            for t in 0..<dims { vectors[i * dims + t] = Float(v[t] * s) }
+            present[i] = true
+        }
+        return (vectors, present)
+    }
+
+    /// Parses an embedding written as "x,y,z" (array_to_string), checks it and L2-normalises it.
+    public static func embedding(_ text: String, itemId: Int64) throws -> [Float] {
+        var out: [Float] = []
+        for part in text.split(separator: ",") {
+            guard let x = Double(part.trimmingCharacters()), x.isFinite else {
+                throw RecError.outOfRange("the embedding of item \(itemId) holds a value that is not a finite number (\(part))",
+                                          hint: "Embeddings must be arrays of finite numbers.")
+            }
+            out.append(Float(x))
+        }
+        var norm: Float = 0
+        for x in out { norm += x * x }
+        guard norm > 0 else { return [] }
+        let s = 1 / norm.squareRoot()
+        return out.map { $0 * s }
+    }
+
+    /// beta in B_ij ~ beta * cos(v_i, v_j), least squares over the pairs i != j of collaborative
+    /// items that have content (a sample of at most `sample` items). It maps content similarity
+    /// into the units of the item-item weights, so content and collaborative scores add up.
+    public static func fitBeta(weights: [Float], cf: Int, vectors: [Float], present: [Bool], dims: Int, sample: Int = 1500) -> Double {
+        guard cf > 1, dims > 0, weights.count == cf * cf, vectors.count >= cf * dims, present.count >= cf else { return 0 }
+        var idx: [Int] = []
+        for i in 0..<cf where present[i] { idx.append(i) }
+        if idx.count > sample {
+            let step = Double(idx.count) / Double(sample)
+            idx = (0..<sample).map { idx[Int(Double($0) * step)] }
+        }
+        let m = idx.count
+        guard m > 1 else { return 0 }
+        var sub = [Float](repeating: 0, count: m * dims)
+        for (r, i) in idx.enumerated() { for t in 0..<dims { sub[r * dims + t] = vectors[i * dims + t] } }
+        var c = [Float](repeating: 0, count: m * m)
+        sub.withUnsafeBufferPointer { a in c.withUnsafeMutableBufferPointer { o in
+            guard let ab = a.baseAddress, let ob = o.baseAddress else { return }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(m), Int32(dims), 1, ab, Int32(dims), ab, Int32(dims), 0, ob, Int32(m))
+        } }
+        var num = 0.0, den = 0.0
+        for (r, i) in idx.enumerated() {
+            for (q, j) in idx.enumerated() where q != r {
+                let cij = Double(c[r * m + q])
+                num += Double(weights[i * cf + j]) * cij
+                den += cij * cij
+            }
+        }
+        guard den > 0 else { return 0 }
+        let beta = num / den
+        return beta.isFinite ? beta : 0
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" || f == "\n" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" { s = s.dropLast() }
+        return s
+    }
+}
