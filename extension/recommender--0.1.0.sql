@@ -289,7 +289,7 @@ BEGIN
         CASE WHEN m.title_column IS NULL THEN 'NULL' ELSE recommender._column(m.name, m.items, m.items_name, m.title_column, 'text') || '::pg_catalog.text' END,
         CASE WHEN m.text_column IS NULL THEN 'NULL' ELSE recommender._column(m.name, m.items, m.items_name, m.text_column, 'text') || '::pg_catalog.text' END,
         CASE WHEN m.embedding_column IS NULL THEN 'NULL::pg_catalog.text'
-             ELSE 'pg_catalog.array_to_string(' || recommender._column(m.name, m.items, m.items_name, m.embedding_column, 'embedding') || ', '','')' END,
+             ELSE 'pg_catalog.array_to_string(' || recommender._column(m.name, m.items, m.items_name, m.embedding_column, 'embedding') || ', '','', ''NULL'')' END,
         irel, iid);
     END IF;
     IF m.title_column IS NOT NULL THEN

@@ -24,9 +24,14 @@ public enum ContentBuilder {
         return out
     }
 
+    /// FNV-1a 64 of the token, mixed by MurmurHash3's 64-bit finalizer (fmix64) so that tokens
+    /// differing only in their last characters (sizes, versions) spread over the buckets.
     @inline(__always) static func fnv1a(_ s: String) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        h ^= h >> 33; h = h &* 0xff51afd7ed558ccd
+        h ^= h >> 33; h = h &* 0xc4ceb9fe1a85ec53
+        h ^= h >> 33
         return h
     }
 
@@ -63,19 +68,21 @@ public enum ContentBuilder {
 
     /// Parses an embedding written as "x,y,z" (array_to_string), checks it and L2-normalises it.
     public static func embedding(_ text: String, itemId: Int64) throws -> [Float] {
-        var out: [Float] = []
-        for part in text.split(separator: ",") {
-            guard let x = Double(part.trimmingCharacters()), x.isFinite else {
+        var values: [Double] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let x = Double(part.trimmingCharacters()), x.isFinite, abs(x) <= Double(Float.greatestFiniteMagnitude) else {
                 throw RecError.outOfRange("the embedding of item \(itemId) holds a value that is not a finite number (\(part))",
-                                          hint: "Embeddings must be arrays of finite numbers.")
+                                          hint: "Embeddings must be arrays of finite numbers, without NULLs.")
             }
-            out.append(Float(x))
+            values.append(x)
         }
-        var norm: Float = 0
-        for x in out { norm += x * x }
-        guard norm > 0 else { return [] }
-        let s = 1 / norm.squareRoot()
-        return out.map { $0 * s }
+        // normalise in Double: Float squares of large or tiny components over- or underflow
+        let m = values.reduce(0) { max($0, abs($1)) }
+        guard m > 0 else { return [] }
+        var norm = 0.0
+        for x in values { norm += (x / m) * (x / m) }
+        let s = 1 / (norm.squareRoot() * m)
+        return values.map { Float($0 * s) }
     }
 
     /// beta in B_ij ~ beta * cos(v_i, v_j), least squares over the pairs i != j of collaborative

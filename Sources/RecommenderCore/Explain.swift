@@ -46,7 +46,7 @@ extension ItemModel {
                                parts: [], unknownHistory: h.unknownItems)
         }
         let j = Int(j32)
-        if h.entries.isEmpty {
+        if !hasUsableEntries(h) {
             // cold user: rank in the popularity fallback
             var rank = 0
             var found = false
@@ -61,7 +61,7 @@ extension ItemModel {
         }
         let n = count
         let a = contentBlend(j)
-        if j >= cfCount && a == 0 {
+        if j >= cfCount && (a == 0 || !reachable(h, j)) {
             // an item of the catalog with neither interactions at training nor content
             return Explanation(itemId: item, status: h.seen.contains(j32) ? .inHistory : .notInModel, score: nil, rank: nil,
                                candidates: n - h.seen.count, parts: [], unknownHistory: h.unknownItems)

@@ -72,7 +72,7 @@ public final class ItemModel: @unchecked Sendable {
         if let c = content {
             let (vc, vo) = n.multipliedReportingOverflow(by: max(0, c.dims))
             guard c.dims > 0, !vo, c.vectors.count == vc, c.present.count == n, c.users.count == n,
-                  c.beta.isFinite, c.prior.isFinite, c.prior >= 0 else {
+                  c.beta.isFinite, c.prior.isFinite, c.prior >= 0, c.users.allSatisfy({ $0 >= 0 }) else {
                 throw RecError.internalError("model content vectors have the wrong size")
             }
             guard c.vectors.allSatisfy({ $0.isFinite }) else { throw RecError.internalError("model content vectors hold a non-finite value") }
@@ -296,6 +296,26 @@ extension ItemModel {
         return s
     }
 
+    /// Whether a history can be scored at all: an item with collaborative weights, or one with a
+    /// content vector. Otherwise the user is treated as new (the popularity fallback).
+    func hasUsableEntries(_ h: ScoredHistory) -> Bool {
+        for e in h.entries {
+            let i = Int(e.index)
+            if i < cfCount { return true }
+            if let c = content, i < c.present.count, c.present[i] { return true }
+        }
+        return false
+    }
+
+    /// Whether item j can get a score from this history (content-only items need a history item
+    /// with a content vector).
+    func reachable(_ h: ScoredHistory, _ j: Int) -> Bool {
+        if j < cfCount { return true }
+        guard let c = content, j < c.present.count, c.present[j] else { return false }
+        for e in h.entries where Int(e.index) < c.present.count && c.present[Int(e.index)] { return true }
+        return false
+    }
+
     /// The content blend of item j: 0 for purely collaborative scoring, 1 for content only.
     @inline(__always) func contentBlend(_ j: Int) -> Double {
         guard let c = content, j >= 0, j < count, c.present[j] else { return 0 }
@@ -383,7 +403,7 @@ extension ItemModel {
         let h = prepare(history)
         let eligible = eligibility(h, opt)
         var cap = CategoryCap(limit: opt.maxPerCategory, categories: categories)
-        if h.entries.isEmpty {
+        if !hasUsableEntries(h) {
             let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
             return popular(k: opt.k, eligible: eligible, excludeIds: unknown, cap: &cap)
         }
