@@ -53,6 +53,7 @@ CREATE TABLE recommender.model (
     candidate_pool    integer NOT NULL DEFAULT 100 CHECK (candidate_pool BETWEEN 1 AND 10000),
     content           text    NOT NULL DEFAULT 'auto' CHECK (content IN ('auto', 'off')),
     content_prior     float8  NOT NULL DEFAULT 0 CHECK (content_prior >= 0 AND content_prior < 'infinity'),
+    keep_gram         boolean NOT NULL DEFAULT false,
     -- state
     config_stamp      bigint  NOT NULL DEFAULT nextval('recommender.version_seq'),
     version           bigint,                 -- the trained version in use; NULL: never trained
@@ -100,10 +101,23 @@ ALTER TABLE recommender.model_item ALTER COLUMN content SET STORAGE EXTERNAL;
 COMMENT ON TABLE recommender.model_item IS
   'the trained item-item weights, one row per item and version (EASE, Steck 2019)';
 
+CREATE TABLE recommender.model_gram (
+    model   text   NOT NULL,
+    version bigint NOT NULL,
+    idx     integer NOT NULL,
+    gram    bytea  NOT NULL,         -- float8 row of X^T X, kept for recommender.update()
+    PRIMARY KEY (model, version, idx),
+    FOREIGN KEY (model, version) REFERENCES recommender.model_version ON DELETE CASCADE
+);
+ALTER TABLE recommender.model_gram ALTER COLUMN gram SET STORAGE EXTERNAL;
+COMMENT ON TABLE recommender.model_gram IS
+  'the item Gram matrix of a trained version (configure keep_gram => true), so that update() can fold in new interactions';
+
 -- Models are data: pg_dump keeps them.
 SELECT pg_catalog.pg_extension_config_dump('recommender.model', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model_version', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model_item', '');
+SELECT pg_catalog.pg_extension_config_dump('recommender.model_gram', '');
 
 -- Row security: a role sees a model (its registration, versions and weights) only if it may read
 -- the model's interactions table (or, once that table is gone, if it registered the model).
@@ -111,12 +125,15 @@ SELECT pg_catalog.pg_extension_config_dump('recommender.model_item', '');
 ALTER TABLE recommender.model ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_version ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_item ENABLE ROW LEVEL SECURITY;
+ALTER TABLE recommender.model_gram ENABLE ROW LEVEL SECURITY;
 CREATE POLICY readable ON recommender.model FOR ALL
   USING (COALESCE(pg_catalog.has_table_privilege(interactions, 'SELECT'), registered_by OPERATOR(pg_catalog.=) CURRENT_USER));
 CREATE POLICY readable ON recommender.model_version FOR ALL
   USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_version.model));
 CREATE POLICY readable ON recommender.model_item FOR ALL
   USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_item.model));
+CREATE POLICY readable ON recommender.model_gram FOR ALL
+  USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_gram.model));
 
 -- For a clear permission error (instead of "does not exist") when row security hides a model:
 -- the interactions table of the model a call would use, looked up past row security.
@@ -133,7 +150,7 @@ COMMENT ON FUNCTION recommender._hidden_model(text) IS
 
 REVOKE ALL ON ALL TABLES IN SCHEMA recommender FROM PUBLIC;
 GRANT USAGE ON SCHEMA recommender TO PUBLIC;
-GRANT SELECT ON recommender.model, recommender.model_version, recommender.model_item TO PUBLIC;
+GRANT SELECT ON recommender.model, recommender.model_version, recommender.model_item, recommender.model_gram TO PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- Validation and SQL generation (internal)
@@ -405,7 +422,8 @@ CREATE FUNCTION recommender.configure(
     row_norm float8 DEFAULT NULL,
     trend_weight float8 DEFAULT NULL,
     content text DEFAULT NULL,
-    content_prior float8 DEFAULT NULL)
+    content_prior float8 DEFAULT NULL,
+    keep_gram boolean DEFAULT NULL)
 RETURNS SETOF recommender.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -466,6 +484,7 @@ BEGIN
     trend_weight = COALESCE(configure.trend_weight, m.trend_weight),
     content = COALESCE(configure.content, m.content),
     content_prior = COALESCE(configure.content_prior, m.content_prior),
+    keep_gram = COALESCE(configure.keep_gram, m.keep_gram),
     config_stamp = nextval('recommender.version_seq')
   WHERE m.name = configure.model
   RETURNING m.*;
@@ -475,8 +494,8 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8) IS
-  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users); training-time parameters apply at the next train()';
+COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean) IS
+  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users), keep_gram (keep the Gram matrix so that update() can fold in new interactions); training-time parameters apply at the next train()';
 
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
@@ -484,6 +503,13 @@ LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'rec_train';
 COMMENT ON FUNCTION recommender.train(text) IS
   'train the model inside the database (EASE, Steck 2019) from its interactions table; the new version replaces the old one when the transaction commits';
+
+CREATE FUNCTION recommender.update(model text DEFAULT 'default')
+RETURNS TABLE (model text, version bigint, users integer, new_interactions bigint, seconds float8)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'rec_update';
+COMMENT ON FUNCTION recommender.update(text) IS
+  'fold the interactions newer than the last training (by the time column) into the kept Gram matrix and solve again, without reading the whole table; needs keep_gram and a time column. Items new since training stay content-only, and popularity is not refreshed: retrain from time to time';
 
 CREATE FUNCTION recommender.drop(model text)
 RETURNS text

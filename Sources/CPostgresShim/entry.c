@@ -22,6 +22,7 @@ PG_MODULE_MAGIC;
 PG_FUNCTION_INFO_V1(rec_recommend);
 PG_FUNCTION_INFO_V1(rec_explain);
 PG_FUNCTION_INFO_V1(rec_train);
+PG_FUNCTION_INFO_V1(rec_update);
 PG_FUNCTION_INFO_V1(rec_similar_items);
 PG_FUNCTION_INFO_V1(rec_reset_cache);
 
@@ -148,6 +149,19 @@ rec_train(PG_FUNCTION_ARGS)
     model = model_arg(fcinfo, 0);
     start_sink(fcinfo, &sink);
     RUN_SWIFT(rec_swift_train(model, (RecSink *) &sink));
+    return (Datum) 0;
+}
+
+Datum
+rec_update(PG_FUNCTION_ARGS)
+{
+    RecSinkData sink;
+    char *model;
+
+    require_arg(fcinfo, 0, "model");
+    model = model_arg(fcinfo, 0);
+    start_sink(fcinfo, &sink);
+    RUN_SWIFT(rec_swift_update(model, (RecSink *) &sink));
     return (Datum) 0;
 }
 

@@ -146,3 +146,19 @@ public struct SplitMix64 {
         return sqrt(-2 * log(u1)) * cos(2 * Double.pi * u2)
     }
 }
+
+extension EASE {
+    /// Folds one user's changed row into a stored Gram matrix: G += new new^T - old old^T, over
+    /// the collaborative items only (entries with an index outside 0..<n are ignored). Rows are
+    /// (item index, value) lists, as `InteractionMatrixBuilder` builds them.
+    public static func foldIn(gram g: inout [Double], n: Int, old: [(Int32, Double)], new: [(Int32, Double)]) {
+        guard n > 0, g.count == n * n else { return }
+        for (sign, row) in [(-1.0, old), (1.0, new)] {
+            let r = row.filter { $0.0 >= 0 && Int($0.0) < n }
+            for (a, va) in r {
+                let base = Int(a) * n
+                for (b, vb) in r { g[base + Int(b)] += sign * va * vb }
+            }
+        }
+    }
+}

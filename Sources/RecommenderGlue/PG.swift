@@ -151,6 +151,20 @@ final class Cursor {
         return true
     }
 
+    /// A bytea holding little-endian float8 values.
+    func doubles(_ row: Int64, _ col: Int, into out: inout [Double], at offset: Int, expected: Int) throws -> Bool {
+        guard let b = try bytes(row, col, Int32(REC_BYTEA)) else { return false }
+        guard b.count == expected * 8, offset >= 0, offset + expected <= out.count else { return false }
+        if expected == 0 { return true }
+        b.withUnsafeBytes { raw in
+            out.withUnsafeMutableBytes { dst in
+                guard let d = dst.baseAddress, let r = raw.baseAddress else { return }
+                d.advanced(by: offset * 8).copyMemory(from: r, byteCount: expected * 8)
+            }
+        }
+        return true
+    }
+
     func int32s(_ row: Int64, _ col: Int) throws -> [Int32]? {
         guard let b = try bytes(row, col, Int32(REC_BYTEA)) else { return nil }
         let n = b.count / 4

@@ -35,6 +35,7 @@ func jsonString(_ s: String) -> String {
 }
 
 struct TrainParams {
+    var keepGram = false
     var lambda = 200.0
     var weighting = Weighting.log
     var weightPower = 2.0
@@ -63,7 +64,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         var p = TrainParams()
         let pc = try Cursor("""
             SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8,
-                   weight_power, dropout, row_norm, trend_weight
+                   weight_power, dropout, row_norm, trend_weight, keep_gram
               FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1
             """, [.text(m.name)])
         try pc.forEachRow { r in
@@ -75,6 +76,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             p.dropout = try pc.float8(r, 5) ?? p.dropout
             p.rowNorm = try pc.float8(r, 6) ?? p.rowNorm
             p.trendWeight = try pc.float8(r, 7) ?? p.trendWeight
+            p.keepGram = try pc.bool(r, 8) ?? false
         }
         try pc.close()
         Backend.sql[m.name] = nil          // validate the registration afresh
@@ -161,6 +163,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         // 3. EASE
         try PG.notice("recommender: computing the \(n) x \(n) item Gram matrix")
         var g = try EASE.gram(x, interrupt: PG.interrupt)
+        let keptGram: [Double] = p.keepGram ? g : []
         let dims = hasCategories ? 0 : min(48, n)
         let sim = hasCategories ? [] : EASE.similarityVectors(gram: g, n: n, dims: dims)
         try PG.interrupt()
@@ -233,6 +236,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let seconds = now() - t0
         let params = "{" + [
             "\"cf_items\": \(n)",
+            "\"watermark\": \(b.maxTime.isFinite ? String(b.maxTime) : "null")",
+            "\"keep_gram\": \(p.keepGram)",
             "\"catalog_items\": \(catalogTotal)",
             "\"content\": \(jsonString(contentKind))",
             "\"content_dims\": \(contentDims)",
@@ -273,6 +278,9 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             if i % 256 == 255 { try PG.interrupt() }
         }
         try ins.free()
+        if p.keepGram {
+            try storeGram(model: m.name, version: version, gram: keptGram, n: n)
+        }
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
         _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
                         [.text(m.name), .int8(version)])
@@ -283,4 +291,23 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         try Sink(handle: sink).row([.text(m.name), .int8(version), .int4(Int32(b.userCount)), .int4(Int32(n)),
                                     .int8(Int64(b.events)), .float8(elapsed)])
     }
+}
+
+func doubleBytes(_ a: ArraySlice<Double>) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: a.count * 8)
+    a.withUnsafeBytes { src in out.withUnsafeMutableBytes { $0.copyMemory(from: src) } }
+    return out
+}
+
+/// The Gram matrix X^T X (before regularisation), one float8 row per collaborative item, kept
+/// for recommender.update().
+func storeGram(model: String, version: Int64, gram: [Double], n: Int) throws {
+    guard gram.count == n * n else { throw RecError.internalError("Gram matrix has the wrong size") }
+    let ins = try Plan("INSERT INTO recommender.model_gram (model, version, idx, gram) VALUES ($1, $2, $3, $4)",
+                       kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_BYTEA)])
+    for i in 0..<n {
+        try ins.exec([.text(model), .int8(version), .int4(Int32(i)), .bytes(doubleBytes(gram[(i * n)..<((i + 1) * n)]))])
+        if i % 256 == 255 { try PG.interrupt() }
+    }
+    try ins.free()
 }

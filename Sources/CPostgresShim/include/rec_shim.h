@@ -87,6 +87,7 @@ typedef struct RecRules {
 int rec_swift_recommend(int64_t user_id, int32_t k, double diversity, const char *model, const RecRules *rules, RecSink *sink);
 int rec_swift_explain(int64_t user_id, int64_t item_id, const char *model, RecSink *sink);
 int rec_swift_train(const char *model, RecSink *sink);
+int rec_swift_update(const char *model, RecSink *sink);
 int rec_swift_similar(int64_t item_id, int32_t k, double diversity, const char *model, RecSink *sink);
 /* Drop every cached model of this backend (after DROP EXTENSION, for tests). */
 void rec_swift_reset_cache(void);

@@ -1,0 +1,168 @@
+// recommender.update(): folds the interactions that arrived since the last training into the
+// stored Gram matrix and solves again, without reading the whole interactions table.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPostgresShim
+import RecommenderCore
+
+@_cdecl("rec_swift_update")
+public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointer?) -> Int32 {
+    guarded {
+        guard let name = modelName(model) else { throw RecError.nullValue("model must not be NULL") }
+        let t0 = now()
+        _ = try Catalog.resolve(name)
+        _ = try PG.exec("SELECT 1 FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE", [.text(name)])
+        let m = try Catalog.resolve(name)
+        let oldVersion = try Catalog.requireTrained(m)
+        Backend.sql[m.name] = nil
+        let sql = try Catalog.sql(m)
+        Catalog.setHint(for: m)
+
+        // what the last training kept
+        var n = 0
+        var watermark: Double? = nil
+        var keep = false
+        var lambda = 200.0, dropout = 0.0, rowNorm = 0.0, power = 1.0, scale = 1.0
+        var weighting = Weighting.log
+        let pc = try Cursor("""
+            SELECT items, (params->>'watermark')::pg_catalog.float8, COALESCE((params->>'keep_gram')::pg_catalog.bool, false),
+                   (params->>'lambda')::pg_catalog.float8, COALESCE((params->>'dropout')::pg_catalog.float8, 0),
+                   COALESCE((params->>'row_norm')::pg_catalog.float8, 0), params->>'weighting',
+                   COALESCE((params->>'weight_power')::pg_catalog.float8, 1), COALESCE((params->>'weight_scale')::pg_catalog.float8, 1)
+              FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+            """, [.text(m.name), .int8(oldVersion)])
+        try pc.forEachRow { r in
+            n = Int(try pc.int4(r, 0) ?? 0)
+            watermark = try pc.float8(r, 1)
+            keep = try pc.bool(r, 2) ?? false
+            lambda = try pc.float8(r, 3) ?? lambda
+            dropout = try pc.float8(r, 4) ?? 0
+            rowNorm = try pc.float8(r, 5) ?? 0
+            weighting = Weighting(rawValue: try pc.text(r, 6) ?? "log") ?? .log
+            power = try pc.float8(r, 7) ?? 1
+            scale = try pc.float8(r, 8) ?? 1
+        }
+        try pc.close()
+        guard keep else {
+            throw RecError.objectState("model \"\(m.name)\" was trained without keeping its Gram matrix",
+                                       hint: "SELECT recommender.configure('\(m.name)', keep_gram => true); then train once; later updates fold new interactions in.")
+        }
+        guard let mark = watermark else {
+            throw RecError.objectState("model \"\(m.name)\" has no time column, so new interactions cannot be told from old ones",
+                                       hint: "Register the interactions table with time_column => ..., or retrain with recommender.train().")
+        }
+        guard n > 0, n <= 30000 else { throw RecError.internalError("model \"\(m.name)\" has invalid sizes") }
+
+        // 1. users with interactions after the watermark
+        try PG.notice("recommender: updating model \"\(m.name)\" with the interactions after its last training")
+        var users: [Int64] = []
+        let uc = try Cursor("SELECT DISTINCT t.u FROM (\(sql.train)) AS t(u, i, w, ts) WHERE t.ts OPERATOR(pg_catalog.>) $1 AND t.u IS NOT NULL",
+                            [.float8(mark)])
+        try uc.forEachRow { r in if let u = try uc.int8(r, 0) { users.append(u) } }
+        try uc.close()
+
+        // 2. their rows before and after, from their full histories
+        let im = try Catalog.model(m)
+        let transform = ValueTransform(weighting, power: power, scale: scale)
+        var oldRows: [Int64: [Int32: Double]] = [:]
+        var newRows: [Int64: [Int32: Double]] = [:]
+        var newEvents = 0
+        var newMark = mark
+        if !users.isEmpty {
+            // the affected users' full histories, through a (hashed) semi-join
+            let hc = try Cursor("""
+                SELECT t.u, t.i, t.w, t.ts FROM (\(sql.train)) AS t(u, i, w, ts)
+                 WHERE EXISTS (SELECT 1 FROM (\(sql.train)) AS n(u, i, w, ts)
+                                WHERE n.u OPERATOR(pg_catalog.=) t.u AND n.ts OPERATOR(pg_catalog.>) $1)
+                """, [.float8(mark)])
+            try hc.forEachRow(batch: 10000) { r in
+                guard let u = try hc.int8(r, 0), let item = try hc.int8(r, 1) else {
+                    throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL id",
+                                             hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
+                }
+                let w = try hc.float8(r, 2) ?? 0
+                try validateWeight(w, "the interaction of user \(u) with item \(item) (model \"\(m.name)\")")
+                guard w > 0, let idx = im.index[item], Int(idx) < im.cfCount else { return }   // items new since training stay content-only
+                let ts = try hc.float8(r, 3)
+                newRows[u, default: [:]][idx, default: 0] += w
+                if let t = ts, t > mark {
+                    newEvents += 1
+                    if t > newMark { newMark = t }
+                } else {
+                    oldRows[u, default: [:]][idx, default: 0] += w
+                }
+            }
+            try hc.close()
+        }
+        func row(_ r: [Int32: Double]?) -> [(Int32, Double)] {
+            guard let r = r, !r.isEmpty else { return [] }
+            let f = rowNorm != 0 ? pow(Double(r.count), -rowNorm) : 1
+            return r.sorted { $0.key < $1.key }.compactMap { (i, w) in
+                let v = transform.apply(w) * f
+                return v > 0 && v.isFinite ? (i, v) : nil
+            }
+        }
+
+        // 3. the stored Gram matrix, folded
+        var g = [Double](repeating: 0, count: n * n)
+        var rows = 0
+        let gc = try Cursor("SELECT idx, gram FROM recommender.model_gram WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 ORDER BY idx",
+                            [.text(m.name), .int8(oldVersion)])
+        try gc.forEachRow(batch: 500) { r in
+            guard let i = try gc.int4(r, 0), Int(i) == rows, Int(i) < n,
+                  try gc.doubles(r, 1, into: &g, at: Int(i) * n, expected: n) else {
+                throw RecError.internalError("the stored Gram matrix of model \"\(m.name)\" is damaged")
+            }
+            rows += 1
+        }
+        try gc.close()
+        guard rows == n else { throw RecError.internalError("the stored Gram matrix of model \"\(m.name)\" has \(rows) of \(n) rows") }
+        for u in users {
+            EASE.foldIn(gram: &g, n: n, old: row(oldRows[u]), new: row(newRows[u]))
+        }
+        let kept = g
+        try PG.notice("recommender: \(newEvents) new interactions of \(users.count) users folded in (\(formatNumber(now() - t0)) s); solving again")
+        let weights = try EASE.fit(gram: &g, n: n, lambda: lambda, dropout: dropout, threads: 2, interrupt: PG.interrupt)
+        g = []
+
+        // 4. the new version: the old one's rows with the new weights
+        let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
+        var version: Int64 = 0
+        try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
+        try vc.close()
+        _ = try PG.exec("""
+            INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
+            SELECT model, $3, 0, users, items, interactions + $4, nonzeros,
+                   params || pg_catalog.jsonb_build_object('watermark', $5::pg_catalog.float8, 'updated_from', $2::pg_catalog.int8)
+              FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+            """, [.text(m.name), .int8(oldVersion), .int8(version), .int8(Int64(newEvents)), .float8(newMark)])
+        // items with weights: the old rows with the new weights; catalog items without weights as they were
+        let ins = try Plan("""
+            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
+            SELECT model, $3, idx, item_id, users, popularity, trend, categories, similarity, content, $5
+              FROM recommender.model_item
+             WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 AND idx OPERATOR(pg_catalog.=) $4
+            """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_BYTEA)])
+        for i in 0..<n {
+            try ins.exec([.text(m.name), .int8(oldVersion), .int8(version), .int4(Int32(i)), .bytes(floatBytes(weights[(i * n)..<((i + 1) * n)]))])
+            if i % 256 == 255 { try PG.interrupt() }
+        }
+        try ins.free()
+        _ = try PG.exec("""
+            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
+            SELECT model, $3, idx, item_id, users, popularity, trend, categories, similarity, content, weights
+              FROM recommender.model_item
+             WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 AND idx OPERATOR(pg_catalog.>=) $4
+            """, [.text(m.name), .int8(oldVersion), .int8(version), .int4(Int32(n))])
+        try storeGram(model: m.name, version: version, gram: kept, n: n)
+        _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
+        _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
+                        [.text(m.name), .int8(version)])
+        let elapsed = now() - t0
+        _ = try PG.exec("UPDATE recommender.model_version SET train_seconds = $3 WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+                        [.text(m.name), .int8(version), .float8(elapsed)])
+        try PG.notice("recommender: model \"\(m.name)\" version \(version) updated in \(formatNumber(elapsed)) s")
+        try Sink(handle: sink).row([.text(m.name), .int8(version), .int4(Int32(clamping: users.count)), .int8(Int64(newEvents)), .float8(elapsed)])
+    }
+}
