@@ -36,6 +36,8 @@ q "SELECT recommender.drop('big2'); DROP TABLE big2" >/dev/null
 
 # 2. A newly trained model is picked up by another session on its next call.
 coproc S { psql -X -q -tA -d "$DB" 2>&1; }
+# bash unsets S_PID as soon as the coprocess exits, so keep a copy for the wait below
+s_pid=$S_PID
 echo "SELECT version FROM recommender.list() WHERE model = 'default';" >&"${S[1]}"
 read -r -t 30 v_before <&"${S[0]}"
 echo "SELECT count(*) FROM recommend(42, 5, 0);" >&"${S[1]}"
@@ -49,7 +51,7 @@ echo "SELECT round(score::numeric, 10) FROM recommend(42, 1, 0);" >&"${S[1]}"
 read -r -t 30 s_old_session <&"${S[0]}"
 s_new_session=$(q "SELECT round(score::numeric, 10) FROM recommend(42, 1, 0)")
 echo "\\q" >&"${S[1]}"
-wait "$S_PID" 2>/dev/null
+wait "$s_pid" 2>/dev/null || true
 if [ "$n1" = "5" ] && [ "$v_after" != "$v_before" ] && [ "$s_old_session" = "$s_new_session" ]; then
     ok "another session picks up the new model version ($v_before -> $v_after)"
 else
