@@ -63,7 +63,9 @@ public enum EASE {
         let emphasis = dropout / (1 - dropout)
         for i in 0..<n { g[i * n + i] += lambda + emphasis * g[i * n + i] }
         try interrupt()
+        // Threads only for the factorisation: scoring runs BLAS on one thread (see BLAS.singleThreaded).
         openblas_set_num_threads(Int32(max(1, min(threads, 64))))
+        defer { openblas_set_num_threads(1) }
         var info: Int32 = 0
         var nn = Int32(n)
         var uplo = Int8(UInt8(ascii: "U"))
@@ -161,4 +163,15 @@ extension EASE {
             }
         }
     }
+}
+
+/// OpenBLAS starts with one thread per core and spreads any gemv/gemm above a small size over
+/// them; its worker threads then busy-wait for the next call. In a database server, where every
+/// backend is its own process and the cores are already shared between sessions, that turns two
+/// concurrent recommend() calls into four spinning threads on two cores (measured: throughput
+/// halved). Scoring therefore runs BLAS on the calling thread; only the factorisation in
+/// `EASE.fit` asks for more threads, and restores one thread when it returns.
+public enum BLAS {
+    public static func singleThreaded() { openblas_set_num_threads(1) }
+    public static var threads: Int { Int(openblas_get_num_threads()) }
 }

@@ -266,7 +266,9 @@ extension ItemModel {
                 }
             }
         }
-        if let c = content {
+        // Content scores only matter for items without collaborative weights or when a prior
+        // blends them in; otherwise the gemv over the catalog is skipped.
+        if let c = content, n > cf || c.prior > 0 {
             // content scores: beta * (v_j . sum_i x_i v_i), one gemv over the catalog
             let d = c.dims
             var profile = [Float](repeating: 0, count: d)

@@ -5,6 +5,7 @@ import RecommenderCore
 
 /// Runs one call: maps every thrown error to a code. Nothing here traps on bad input.
 func guarded(_ body: () throws -> Void) -> Int32 {
+    _ = blasOnce
     do {
         try body()
         return Int32(REC_OK)
@@ -18,6 +19,9 @@ func guarded(_ body: () throws -> Void) -> Int32 {
         return Int32(REC_SWIFT_ERROR)
     }
 }
+
+/// Once per backend, before any BLAS call: scoring runs BLAS on the calling thread (see `BLAS`).
+let blasOnce: Void = BLAS.singleThreaded()
 
 func modelName(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
 

@@ -122,6 +122,18 @@ final class EASETests: XCTestCase {
         }
     }
 
+    func testFitLeavesBLASSingleThreaded() throws {
+        BLAS.singleThreaded()
+        XCTAssertEqual(BLAS.threads, 1)
+        var g = Self.handGram
+        _ = try EASE.fit(gram: &g, n: 4, lambda: 1, threads: 2)
+        XCTAssertEqual(BLAS.threads, 1, "fit must restore one thread for scoring")
+        // also when the factorisation fails (indefinite matrix) and fit throws after raising threads
+        var bad: [Double] = [1, 5, 5, 1]
+        assertRecError("XX000", try EASE.fit(gram: &bad, n: 2, lambda: 0.1, threads: 2))
+        XCTAssertEqual(BLAS.threads, 1)
+    }
+
     func testFitRejectsWrongSizeAndEmpty() throws {
         var g = [Double](repeating: 0, count: 5)
         assertRecError("XX000", try EASE.fit(gram: &g, n: 2, lambda: 1))
