@@ -234,15 +234,19 @@ $$;
 --   title_sql:    item int8, title text for the items in $1 (a text literal of an int8 array)
 --   catalog_sql:  item int8, every item of the items table (NULL without an items table)
 --   content_sql:  item int8, text (title and description), embedding as text 'x,y,...' or NULL
+--   since_sql:    user int8, the users with an interaction after $1 (float8 epoch seconds); NULL
+--                 without a time column. Compares the raw time column, so an index on it is used.
+--   users_sql:    user int8, item int8, weight float8, time float8 for the users in $1 (a text
+--                 literal of an int8 array); an index on the user column is used.
 CREATE FUNCTION recommender._model_sql(model_name text,
     OUT train_sql text, OUT history_sql text, OUT category_sql text, OUT title_sql text,
-    OUT catalog_sql text, OUT content_sql text)
+    OUT catalog_sql text, OUT content_sql text, OUT since_sql text, OUT users_sql text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   m recommender.model;
-  rel text; u text; i text; w text; t text; e text; ev text;
+  rel text; u text; i text; w text; t text; e text; ev text; since text;
   irel text; iid text; cat text; ttl text;
   cat_is_array boolean;
   tkind oid;
@@ -274,15 +278,27 @@ BEGIN
     t := recommender._column(m.name, m.interactions, m.interactions_name, m.time_column, 'time');
     SELECT a.atttypid INTO tkind FROM pg_catalog.pg_attribute a
      WHERE a.attrelid = m.interactions AND a.attname = m.time_column AND NOT a.attisdropped;
+    -- since: the raw column against the watermark converted to the column's type (date_part's
+    -- epoch of a timestamp or date is its UTC wall clock), so that an index on it applies
+    IF tkind = 'timestamptz'::regtype THEN
+      since := format('%s OPERATOR(pg_catalog.>) pg_catalog.to_timestamp($1::pg_catalog.float8)', t);
+    ELSIF tkind IN ('timestamp'::regtype, 'date'::regtype) THEN
+      since := format('%s OPERATOR(pg_catalog.>) pg_catalog.timezone(%L::pg_catalog.text, pg_catalog.to_timestamp($1::pg_catalog.float8))', t, 'UTC');
+    END IF;
     IF tkind IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
       t := format('pg_catalog.date_part(%L, %s)::pg_catalog.float8', 'epoch', t);
     ELSE
       t := t || '::pg_catalog.float8';
+      since := format('%s OPERATOR(pg_catalog.>) $1::pg_catalog.float8', t);
     END IF;
+    since_sql := format('SELECT DISTINCT %s::pg_catalog.int8 FROM %s WHERE %s AND %s IS NOT NULL', u, rel, since, u);
   END IF;
   train_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.int8, %s, %s FROM %s', u, i, w, t, rel);
   history_sql := format('SELECT %s::pg_catalog.int8, %s, %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1::pg_catalog.int8',
                         i, w, t, rel, u);
+  -- ARRAY(SELECT ...) is an init plan: the text-to-array cast runs once
+  users_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.int8, %s, %s FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.unnest($1::pg_catalog.int8[])))',
+                      u, i, w, t, rel, u);
   IF m.items IS NOT NULL THEN
     irel := recommender._relation(m.name, m.items, m.items_name, 'items');
     iid := recommender._column(m.name, m.items, m.items_name, m.item_id_column, 'id');

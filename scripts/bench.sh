@@ -43,6 +43,38 @@ for _ in 1 2 3; do
     printf '\\timing on\nREFRESH MATERIALIZED VIEW CONCURRENTLY shop.recommendations;\n' | psql -X -q -d bench | awk '/^Time:/ {print $2 / 1000}'
 done > "$TMP/refresh.txt"
 
+# update_vs_train NAME SOURCE: a model over shop.ev_NAME, which holds SOURCE's events before the
+# last day. Three times: train from scratch on the older events (keep_gram), add the last day's
+# events, recommender.update() (the table has indexes on the user and the time column). Then three trainings from scratch on all events, for comparison.
+# Writes $TMP/NAME.update (seconds), $TMP/NAME.size and $TMP/NAME.train (seconds).
+CUT="2026-10-31"
+update_vs_train() {
+    local name="$1" src="$2" t="shop.ev_$1"
+    local add="INSERT INTO $t SELECT * FROM $src WHERE occurred_at >= '$CUT' AND product_id IN (SELECT product_id FROM $t)"
+    P -c "CREATE TABLE $t AS SELECT * FROM $src WHERE occurred_at < '$CUT'" \
+      -c "CREATE INDEX ON $t (customer_id)" -c "CREATE INDEX ON $t (occurred_at)" \
+      -c "SELECT recommender.register('$name', '$t', 'customer_id', 'product_id', time_column => 'occurred_at',
+            event_column => 'event_type', event_weights => '{\"view\": 1, \"cart\": 3, \"purchase\": 5}')" \
+      -c "SELECT 1 FROM recommender.configure('$name', keep_gram => true)" >/dev/null
+    : > "$TMP/$name.runs"
+    for _ in 1 2 3; do
+        P -c "SET client_min_messages = warning" -c "BEGIN" -c "DELETE FROM $t WHERE occurred_at >= '$CUT'" \
+          -c "SELECT 1 FROM recommender.train('$name')" -c "$add" \
+          -c "SELECT 'update ' || seconds || ' ' || users || ' ' || new_interactions FROM recommender.update('$name')" \
+          -c "COMMIT" | awk '$1 == "update" {print $2, $3, $4}' >> "$TMP/$name.runs"
+    done
+    awk '{print $1}' "$TMP/$name.runs" > "$TMP/$name.update"
+    tail -1 "$TMP/$name.runs" | awk '{print $2 " users, " $3 " interactions"}' > "$TMP/$name.size"
+    for _ in 1 2 3; do P -c "SET client_min_messages = warning" -c "SELECT seconds FROM recommender.train('$name')"; done > "$TMP/$name.train"
+}
+log "incremental update against training from scratch (keep_gram), the last day's events arriving"
+update_vs_train inc shop.events
+log "the same on a shop with 10x the customers and events (same products)"
+P -c "CREATE TABLE shop.events10 AS SELECT e.customer_id + k * 100000 AS customer_id, e.product_id, e.event_type, e.occurred_at
+        FROM shop.events e, generate_series(0, 9) k" >/dev/null
+update_vs_train inc10 shop.events10
+INTERACTIONS10=$(P -c "SELECT count(*) FROM shop.events10")
+
 log "latency: first call in a new session, then cached calls"
 : > "$TMP/first.txt"; : > "$TMP/cached.txt"
 for s in 1 2 3 4 5; do
@@ -86,6 +118,10 @@ echo "| measure | value |"
 echo "|---|---:|"
 echo "| training, median of 3 (s) | $(median < "$TMP/train.txt") |"
 echo "| REFRESH MATERIALIZED VIEW CONCURRENTLY, every customer x recommend(c, 10, 0.3), median of 3 (s) | $(median < "$TMP/refresh.txt") |"
+echo "| training from scratch with keep_gram, all events, median of 3 (s) | $(median < "$TMP/inc.train") |"
+echo "| recommender.update() folding in the last day ($(cat "$TMP/inc.size")), median of 3 (s) | $(median < "$TMP/inc.update") |"
+echo "| 10x shop ($INTERACTIONS10 events): training from scratch with keep_gram, median of 3 (s) | $(median < "$TMP/inc10.train") |"
+echo "| 10x shop: recommender.update() folding in the last day ($(cat "$TMP/inc10.size")), median of 3 (s) | $(median < "$TMP/inc10.update") |"
 echo "| first recommend() in a new session, median of 5 (ms) | $(median < "$TMP/first.txt") |"
 echo "| cached recommend(u, 10, 0), median of 100 (ms, psql round trip) | $(median < "$TMP/cached.txt") |"
 echo "| baseline: read the user's history in plain SQL, 1 client, mean latency (ms) | $base_lat |"

@@ -20,6 +20,8 @@ struct ModelSQL {
     var category: String?
     var title: String?
     var content: String?
+    var since: String?
+    var users: String
 }
 
 /// Per-backend state. Only touched from the backend's main thread, between PostgreSQL calls.
@@ -88,12 +90,13 @@ enum Catalog {
     /// The validated queries for a model, cached until its registration changes.
     static func sql(_ m: ModelRow) throws -> ModelSQL {
         if let s = Backend.sql[m.name], s.stamp == m.configStamp { return s }
-        let c = try Cursor("SELECT train_sql, history_sql, category_sql, title_sql, content_sql FROM recommender._model_sql($1)", [.text(m.name)])
+        let c = try Cursor("SELECT train_sql, history_sql, category_sql, title_sql, content_sql, since_sql, users_sql FROM recommender._model_sql($1)", [.text(m.name)])
         defer { try? c.close() }
         var out: ModelSQL? = nil
         try c.forEachRow { r in
             out = ModelSQL(stamp: m.configStamp, train: try c.text(r, 0) ?? "", history: try c.text(r, 1) ?? "",
-                           category: try c.text(r, 2), title: try c.text(r, 3), content: try c.text(r, 4))
+                           category: try c.text(r, 2), title: try c.text(r, 3), content: try c.text(r, 4),
+                           since: try c.text(r, 5), users: try c.text(r, 6) ?? "")
         }
         guard let s = out else { throw RecError.internalError("recommender._model_sql returned no row") }
         Backend.sql[m.name] = s

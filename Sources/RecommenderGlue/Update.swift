@@ -56,11 +56,15 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
 
         // 1. users with interactions after the watermark
         try PG.notice("recommender: updating model \"\(m.name)\" with the interactions after its last training")
+        //    (compares the raw time column, so an index on it turns this into a range scan)
+        guard let since = sql.since else {
+            throw RecError.objectState("model \"\(m.name)\" has no time column", hint: "Retrain with recommender.train().")
+        }
         var users: [Int64] = []
-        let uc = try Cursor("SELECT DISTINCT t.u FROM (\(sql.train)) AS t(u, i, w, ts) WHERE t.ts OPERATOR(pg_catalog.>) $1 AND t.u IS NOT NULL",
-                            [.float8(mark)])
+        let uc = try Cursor(since, [.float8(mark)])
         try uc.forEachRow { r in if let u = try uc.int8(r, 0) { users.append(u) } }
         try uc.close()
+        users.sort()
 
         // 2. their rows before and after, from their full histories
         let im = try Catalog.model(m)
@@ -69,13 +73,13 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         var newRows: [Int64: [Int32: Double]] = [:]
         var newEvents = 0
         var newMark = mark
-        if !users.isEmpty {
-            // the affected users' full histories, through a (hashed) semi-join
-            let hc = try Cursor("""
-                SELECT t.u, t.i, t.w, t.ts FROM (\(sql.train)) AS t(u, i, w, ts)
-                 WHERE EXISTS (SELECT 1 FROM (\(sql.train)) AS n(u, i, w, ts)
-                                WHERE n.u OPERATOR(pg_catalog.=) t.u AND n.ts OPERATOR(pg_catalog.>) $1)
-                """, [.float8(mark)])
+        // the affected users' full histories, in batches, through the index on the user column
+        // that recommend() needs anyway: the cost follows the new activity, not the table's size
+        var start = 0
+        while start < users.count {
+            let batch = users[start..<min(users.count, start + 2000)]
+            start += batch.count
+            let hc = try Cursor(sql.users, [.text("{" + batch.map(String.init).joined(separator: ",") + "}")])
             try hc.forEachRow(batch: 10000) { r in
                 guard let u = try hc.int8(r, 0), let item = try hc.int8(r, 1) else {
                     throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL id",
@@ -94,6 +98,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
                 }
             }
             try hc.close()
+            try PG.interrupt()
         }
         func row(_ r: [Int32: Double]?) -> [(Int32, Double)] {
             guard let r = r, !r.isEmpty else { return [] }
