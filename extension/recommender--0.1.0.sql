@@ -739,7 +739,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  hrel text; hu text; hi text; hr text;
+  hrel text; hu text; hi text; hr text; c text;
   q record;
   relevant_expr text;
   n_train_users float8;
@@ -754,6 +754,15 @@ BEGIN
     RAISE EXCEPTION 'k must be between 1 and 10000 (got %)', k USING ERRCODE = 'invalid_parameter_value';
   END IF;
   hrel := recommender._relation(model, heldout, heldout::text, 'held-out');
+  -- a missing column here is the caller's argument, not the model's registration
+  FOR c IN SELECT x FROM unnest(ARRAY[user_column, item_column, relevance_column]) x WHERE x IS NOT NULL LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = heldout AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped) THEN
+      RAISE EXCEPTION 'column "%" of the held-out relation % does not exist', c, heldout
+        USING ERRCODE = 'undefined_column',
+              HINT = 'user_column, item_column and relevance_column name columns of the held-out relation.';
+    END IF;
+  END LOOP;
   hu := recommender._column(model, heldout, heldout::text, user_column, 'id');
   hi := recommender._column(model, heldout, heldout::text, item_column, 'id');
   relevant_expr := 'true';

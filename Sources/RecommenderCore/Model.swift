@@ -280,10 +280,13 @@ extension ItemModel {
                 for t in 0..<d { profile[t] += x * c.vectors[base + t] }
             }
             var cs = [Float](repeating: 0, count: n)
-            if any {
+            // without a prior only the content-only items (indices cf..<n, at the end) need
+            // content scores: the gemv covers just those rows
+            let first = c.prior > 0 ? 0 : cf
+            if any && first < n && c.vectors.count >= n * d {
                 c.vectors.withUnsafeBufferPointer { v in profile.withUnsafeBufferPointer { p in cs.withUnsafeMutableBufferPointer { o in
                     guard let vb = v.baseAddress, let pb = p.baseAddress, let ob = o.baseAddress else { return }
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(d), 1, vb, Int32(d), pb, 1, 0, ob, 1)
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n - first), Int32(d), 1, vb + first * d, Int32(d), pb, 1, 0, ob + first, 1)
                 } } }
             }
             for j in 0..<n {
