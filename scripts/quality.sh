@@ -143,9 +143,11 @@ BEGIN
     PERFORM recommender.train('inc');
     INSERT INTO ml.train_inc SELECT * FROM ml.train WHERE ts > cut AND item_id IN (SELECT item_id FROM ml.train_inc);
     INSERT INTO ml.update_times SELECT 'recommender.update(): the last 5% folded in', users, new_interactions, seconds FROM recommender.update('inc');
+    COMMIT;   -- each round in its own transaction, as a scheduled job would run it
   END LOOP;
   FOR r IN 1..3 LOOP
     INSERT INTO ml.update_times SELECT 'recommender.train() on all, keep_gram', users, interactions, seconds FROM recommender.train('inc');
+    COMMIT;
   END LOOP;
 END \$\$;
 \\o
