@@ -137,6 +137,12 @@ final class Cursor {
         return String(decoding: b, as: UTF8.self)
     }
 
+    /// A bytea value as bytes (nil for NULL).
+    func byteArray(_ row: Int64, _ col: Int) throws -> [UInt8]? {
+        guard let b = try bytes(row, col, Int32(REC_BYTEA)) else { return nil }
+        return Array(b)
+    }
+
     /// A bytea holding little-endian float4 values.
     func floats(_ row: Int64, _ col: Int, into out: inout [Float], at offset: Int, expected: Int) throws -> Bool {
         guard let b = try bytes(row, col, Int32(REC_BYTEA)) else { return false }

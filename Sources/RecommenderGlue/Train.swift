@@ -110,55 +110,11 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let n = b.itemCount
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
 
-        // 2. the catalog beyond the trained items: content (title, description, embedding) of
-        //    every item of the items table; items without interactions get indices n..<total.
-        var contentText: [Int64: String] = [:]
-        var contentEmbedding: [Int64: String] = [:]
-        var newIds: [Int64] = []
-        if let q = sql.content {
-            let cc = try Cursor(q)
-            try cc.forEachRow(batch: 5000) { r in
-                guard let id = try cc.int8(r, 0) else { return }
-                if let t = try cc.text(r, 1) { contentText[id] = t }
-                if let e = try cc.text(r, 2) { contentEmbedding[id] = e }
-                if b.itemIndex[id] == nil && contentText[id] == nil && contentEmbedding[id] == nil { return }
-            }
-            try cc.close()
-            var seenNew = Set<Int64>()
-            for id in Set(contentText.keys).union(contentEmbedding.keys) where b.itemIndex[id] == nil {
-                if seenNew.insert(id).inserted { newIds.append(id) }
-            }
-            newIds.sort()
-            guard n + newIds.count <= 2 * p.maxItems + 100_000 else {
-                throw RecError.programLimit("the items table has \(n + newIds.count) items; content vectors are limited to \(2 * p.maxItems + 100_000)")
-            }
-        }
-        let total = n + newIds.count
-        var catalogIndex: [Int64: Int] = [:]
-        for (i, id) in b.itemIds.enumerated() { catalogIndex[id] = i }
-        for (k, id) in newIds.enumerated() { catalogIndex[id] = n + k }
-
-        // categories (for diversity and the shop's rules) from the items table
-        var categoryNames: [String] = []
-        var categoryIds: [String: Int32] = [:]
-        var itemCats = [[Int32]](repeating: [], count: total)
-        let hasCategories = sql.category != nil
-        if let q = sql.category {
-            let cc = try Cursor(q)
-            try cc.forEachRow(batch: 10000) { r in
-                guard let id = try cc.int8(r, 0), let cat = try cc.text(r, 1), let i = catalogIndex[id] else { return }
-                let cid: Int32
-                if let f = categoryIds[cat] { cid = f } else {
-                    guard categoryNames.count < 1_000_000 else {
-                        throw RecError.programLimit("the items table has more than 1,000,000 distinct categories")
-                    }
-                    cid = Int32(categoryNames.count); categoryIds[cat] = cid; categoryNames.append(cat)
-                }
-                if !itemCats[i].contains(cid) { itemCats[i].append(cid) }
-            }
-            try cc.close()
-            for i in 0..<total { itemCats[i].sort() }
-        }
+        // 2. the catalog beyond the trained items: categories and content of the items table
+        let cat = try readCatalog(model: m, sql: sql, cfIds: b.itemIds, maxItems: p.maxItems)
+        let total = n + cat.newIds.count
+        let hasCategories = cat.hasCategories, categoryNames = cat.categoryNames, itemCats = cat.itemCats
+        let newIds = cat.newIds
 
         // 3. EASE
         try PG.notice("recommender: computing the \(n) x \(n) item Gram matrix")
@@ -174,57 +130,10 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let (pop, trend) = b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight)
 
         // 4. content vectors, and beta: how content similarity maps into the model's weights
-        var contentDims = 0
-        var contentVectors: [Float] = []
-        var contentPresent: [Bool] = []
-        var contentBeta = 0.0
-        var contentKind = "none"
         let allIds = b.itemIds + newIds
-        if sql.content != nil {
-            if m.hasEmbedding {
-                contentKind = "embedding"
-                var rows = [[Float]](repeating: [], count: total)
-                for (i, id) in allIds.enumerated() {
-                    guard let e = contentEmbedding[id] else { continue }
-                    let v = try ContentBuilder.embedding(e, itemId: id)
-                    if v.isEmpty { continue }
-                    if contentDims == 0 { contentDims = v.count }
-                    guard v.count == contentDims else {
-                        throw RecError.invalidParameter("the embedding of item \(id) has \(v.count) dimensions, others have \(contentDims)",
-                                                        hint: "Every embedding of the items table must have the same length.")
-                    }
-                    rows[i] = v
-                }
-                if contentDims > 0 {
-                    contentVectors = [Float](repeating: 0, count: total * contentDims)
-                    contentPresent = [Bool](repeating: false, count: total)
-                    for i in 0..<total where !rows[i].isEmpty {
-                        for t in 0..<contentDims { contentVectors[i * contentDims + t] = rows[i][t] }
-                        contentPresent[i] = true
-                    }
-                }
-            } else {
-                contentKind = "tfidf"
-                var docs = [[String]](repeating: [], count: total)
-                for (i, id) in allIds.enumerated() {
-                    var d = ContentBuilder.tokens(contentText[id] ?? "")
-                    for c in itemCats[i] where Int(c) < categoryNames.count { d.append("\u{1F}category:" + categoryNames[Int(c)].lowercased()) }
-                    docs[i] = d
-                }
-                contentDims = 256
-                (contentVectors, contentPresent) = ContentBuilder.tfidf(docs, dims: contentDims)
-            }
-            try PG.interrupt()
-            if contentDims > 0 {
-                contentBeta = ContentBuilder.fitBeta(weights: weights, cf: n, vectors: contentVectors, present: contentPresent, dims: contentDims)
-            }
-            if contentBeta > 0 {
-                try PG.notice("recommender: content vectors (\(contentKind), \(contentDims) dimensions) for \(contentPresent.filter { $0 }.count) items, \(newIds.count) of them without interactions; beta \(contentBeta)")
-            } else {
-                try PG.notice("recommender: content similarity does not predict the model's weights here (beta \(contentBeta)); items without interactions are left out")
-                contentDims = 0; contentVectors = []; contentPresent = []; contentKind = "none"
-            }
-        }
+        let content = try buildContent(sql: sql, model: m, catalog: cat, allIds: allIds, weights: weights, n: n)
+        let contentDims = content.dims, contentVectors = content.vectors, contentPresent = content.present
+        let contentBeta = content.beta, contentKind = content.kind
         let catalogTotal = contentDims > 0 ? total : n
 
         // 5. store the new version

@@ -24,12 +24,14 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         var watermark: Double? = nil
         var keep = false
         var lambda = 200.0, dropout = 0.0, rowNorm = 0.0, power = 1.0, scale = 1.0
+        var maxItems = 10000
         var weighting = Weighting.log
         let pc = try Cursor("""
             SELECT items, (params->>'watermark')::pg_catalog.float8, COALESCE((params->>'keep_gram')::pg_catalog.bool, false),
                    (params->>'lambda')::pg_catalog.float8, COALESCE((params->>'dropout')::pg_catalog.float8, 0),
                    COALESCE((params->>'row_norm')::pg_catalog.float8, 0), params->>'weighting',
-                   COALESCE((params->>'weight_power')::pg_catalog.float8, 1), COALESCE((params->>'weight_scale')::pg_catalog.float8, 1)
+                   COALESCE((params->>'weight_power')::pg_catalog.float8, 1), COALESCE((params->>'weight_scale')::pg_catalog.float8, 1),
+                   COALESCE((params->>'max_items')::pg_catalog.int4, 10000)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(m.name), .int8(oldVersion)])
         try pc.forEachRow { r in
@@ -42,6 +44,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             weighting = Weighting(rawValue: try pc.text(r, 6) ?? "log") ?? .log
             power = try pc.float8(r, 7) ?? 1
             scale = try pc.float8(r, 8) ?? 1
+            maxItems = Int(try pc.int4(r, 9) ?? 10000)
         }
         try pc.close()
         guard keep else {
@@ -131,35 +134,70 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         let weights = try EASE.fit(gram: &g, n: n, lambda: lambda, dropout: dropout, threads: 2, interrupt: PG.interrupt)
         g = []
 
-        // 4. the new version: the old one's rows with the new weights
+        // 4. the catalog as it is now: products added since training join as content-only
+        //    items, and every content vector and beta are computed again (as training would)
+        guard im.itemIds.count >= n else { throw RecError.internalError("model \"\(m.name)\" has invalid sizes") }
+        let cfIds = Array(im.itemIds[0..<n])
+        let cat = try readCatalog(model: m, sql: sql, cfIds: cfIds, maxItems: maxItems)
+        let allIds = cfIds + cat.newIds
+        let content = try buildContent(sql: sql, model: m, catalog: cat, allIds: allIds, weights: weights, n: n)
+        let catalogTotal = content.dims > 0 ? allIds.count : n
+
+        // what the collaborative items keep from training: users, popularity, trend, similarity
+        var itemUsers = [Int32](repeating: 0, count: n)
+        var pop = [Double](repeating: 0, count: n)
+        var trend = [Double](repeating: 1, count: n)
+        var sims = [[UInt8]?](repeating: nil, count: n)
+        let oc = try Cursor("""
+            SELECT idx, users, popularity, trend, similarity FROM recommender.model_item
+             WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 AND idx OPERATOR(pg_catalog.<) $3 ORDER BY idx
+            """, [.text(m.name), .int8(oldVersion), .int4(Int32(n))])
+        try oc.forEachRow(batch: 1000) { r in
+            guard let i = try oc.int4(r, 0), i >= 0, Int(i) < n else { return }
+            itemUsers[Int(i)] = try oc.int4(r, 1) ?? 0
+            pop[Int(i)] = try oc.float8(r, 2) ?? 0
+            trend[Int(i)] = try oc.float8(r, 3) ?? 1
+            sims[Int(i)] = try oc.byteArray(r, 4)
+        }
+        try oc.close()
+
+        // 5. the new version
         let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
         var version: Int64 = 0
         try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
         try vc.close()
+        let patch = "{" + [
+            "\"watermark\": \(newMark)",
+            "\"updated_from\": \(oldVersion)",
+            "\"catalog_items\": \(catalogTotal)",
+            "\"content\": \(jsonString(content.kind))",
+            "\"content_dims\": \(content.dims)",
+            "\"content_beta\": \(content.beta)",
+            "\"has_categories\": \(cat.hasCategories)",
+            "\"categories\": [" + cat.categoryNames.map(jsonString).joined(separator: ", ") + "]",
+        ].joined(separator: ", ") + "}"
         _ = try PG.exec("""
             INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
-            SELECT model, $3, 0, users, items, interactions + $4, nonzeros,
-                   params || pg_catalog.jsonb_build_object('watermark', $5::pg_catalog.float8, 'updated_from', $2::pg_catalog.int8)
+            SELECT model, $3, 0, users, items, interactions + $4, nonzeros, params || $5::pg_catalog.jsonb
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
-            """, [.text(m.name), .int8(oldVersion), .int8(version), .int8(Int64(newEvents)), .float8(newMark)])
-        // items with weights: the old rows with the new weights; catalog items without weights as they were
+            """, [.text(m.name), .int8(oldVersion), .int8(version), .int8(Int64(newEvents)), .text(patch)])
         let ins = try Plan("""
             INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
-            SELECT model, $3, idx, item_id, users, popularity, trend, categories, similarity, content, $5
-              FROM recommender.model_item
-             WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 AND idx OPERATOR(pg_catalog.=) $4
-            """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_BYTEA)])
-        for i in 0..<n {
-            try ins.exec([.text(m.name), .int8(oldVersion), .int8(version), .int4(Int32(i)), .bytes(floatBytes(weights[(i * n)..<((i + 1) * n)]))])
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10, $11)
+            """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_INT8), Int32(REC_INT4),
+                         Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA), Int32(REC_BYTEA)])
+        for i in 0..<catalogTotal {
+            let cf = i < n
+            let cats: SQLValue = cat.hasCategories ? .text("{" + cat.itemCats[i].map(String.init).joined(separator: ",") + "}") : .null(Int32(REC_TEXT))
+            let simv: SQLValue = cf ? (sims[i].map { SQLValue.bytes($0) } ?? .null(Int32(REC_BYTEA))) : .null(Int32(REC_BYTEA))
+            let cv: SQLValue = (content.dims > 0 && content.present[i])
+                ? .bytes(floatBytes(content.vectors[(i * content.dims)..<((i + 1) * content.dims)])) : .null(Int32(REC_BYTEA))
+            try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? itemUsers[i] : 0),
+                          .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
+                          .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
             if i % 256 == 255 { try PG.interrupt() }
         }
         try ins.free()
-        _ = try PG.exec("""
-            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
-            SELECT model, $3, idx, item_id, users, popularity, trend, categories, similarity, content, weights
-              FROM recommender.model_item
-             WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 AND idx OPERATOR(pg_catalog.>=) $4
-            """, [.text(m.name), .int8(oldVersion), .int8(version), .int4(Int32(n))])
         try storeGram(model: m.name, version: version, gram: kept, n: n)
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
         _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
