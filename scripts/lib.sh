@@ -2,7 +2,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+SYS_PG_BIN=/usr/lib/postgresql/15/bin   # Debian's PostgreSQL 15 (headers for the build come from here)
+PG_BIN="${PG_BIN:-$SYS_PG_BIN}"
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
@@ -26,13 +27,32 @@ ensure_deps() {
             exit 1
         fi
     fi
+    private_pg
+}
+
+# RECOMMENDER_PG_COPY=DIR: install into and test against a private copy of Debian's PostgreSQL 15
+# in DIR (made once; PostgreSQL finds its share and lib directories relative to its binaries), so
+# that several checkouts can build, install and test side by side without sharing the system's
+# extension directory. Unset: the system installation is used.
+private_pg() {
+    [ -n "${RECOMMENDER_PG_COPY:-}" ] || return 0
+    local d="$RECOMMENDER_PG_COPY"
+    if [ ! -x "$d/usr/lib/postgresql/15/bin/postgres" ]; then
+        log "making a private copy of PostgreSQL 15 in $d"
+        mkdir -p "$d/usr/lib/postgresql" "$d/usr/share/postgresql"
+        cp -a /usr/lib/postgresql/15 "$d/usr/lib/postgresql/"
+        cp -a /usr/share/postgresql/15 "$d/usr/share/postgresql/"
+        chmod 755 "$d"
+    fi
+    PG_BIN="$d/usr/lib/postgresql/15/bin"
+    export PG_BIN
 }
 
 # Release build with the Swift runtime linked statically: the server needs no Swift toolchain.
 build_release() {
     log "building the extension (release, static Swift runtime)"
     (cd "$ROOT" && swift build -c release -Xswiftc -static-stdlib \
-        -Xcc -I"$("$PG_BIN/pg_config" --includedir-server)" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true)
+        -Xcc -I"$("$SYS_PG_BIN/pg_config" --includedir-server)" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true)
     test -f "$ROOT/.build/release/librecommender.so" || { echo "error: build failed" >&2; exit 1; }
 }
 

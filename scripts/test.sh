@@ -27,7 +27,7 @@ cleanup() { stop_cluster "$TMP/pg"; }
 trap cleanup EXIT
 # pg_cron (Debian's postgresql-15-cron) is preloaded for the scheduled-refresh tests.
 start_cluster "$TMP/pg" "$PORT" "-c shared_preload_libraries=pg_cron -c cron.database_name=recommender_regress -c cron.use_background_workers=on -c max_worker_processes=16"
-export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres
+export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PG_BIN ROOT
 
 tests=("$@")
 if [ "${#tests[@]}" -eq 0 ]; then
@@ -53,6 +53,14 @@ scenario_status=0
 if [ "$#" -eq 0 ]; then
     log "scenario tests"
     bash "$ROOT/Tests/scenarios.sh" "$TMP" || scenario_status=1
+    # More scenarios, one file per subject: each gets the temporary directory, may start servers
+    # of its own (from $PG_BIN, on free loopback ports), prints "ok - ..." / "not ok - ..." lines
+    # and exits non-zero when one failed.
+    for s in "$ROOT"/Tests/scenarios/*.sh; do
+        [ -e "$s" ] || continue
+        log "scenario $(basename "$s")"
+        bash "$s" "$TMP" || scenario_status=1
+    done
 fi
 
 # The backend never died: no server process was terminated by a signal during the whole run.
