@@ -16,7 +16,7 @@ install_extension
 TMP="$(mktemp -d /tmp/recommender-scenario.XXXXXX)"
 chmod 755 "$TMP"
 PORT="$(free_port)"
-cleanup() { stop_cluster "$TMP/pg"; }
+cleanup() { stop_cluster "$TMP/pg"; if [ "${status:-1}" -eq 0 ]; then rm -rf "$TMP"; else echo "kept for inspection: $TMP" >&2; fi; }
 trap cleanup EXIT
 start_cluster "$TMP/pg" "$PORT" "-c shared_preload_libraries=pg_cron -c cron.database_name=recommender_regress -c cron.use_background_workers=on -c max_worker_processes=16"
 export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PG_BIN ROOT
