@@ -25,7 +25,7 @@ COMMENT ON SEQUENCE recommender.version_seq IS
 CREATE TABLE recommender.model (
     name              text PRIMARY KEY
                       CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$'),
-    interactions      oid  NOT NULL,          -- pg_class oid of the interactions table or view
+    interactions      regclass NOT NULL,      -- the interactions table or view (an oid that pg_dump writes as its name)
     interactions_name text NOT NULL,          -- its qualified name at registration (for messages)
     user_column       text NOT NULL,
     item_column       text NOT NULL,
@@ -33,7 +33,7 @@ CREATE TABLE recommender.model (
     time_column       text,
     event_column      text,
     event_weights     jsonb,                  -- {"view": 1, "cart": 3, "purchase": 5}
-    items             oid,                    -- pg_class oid of the items table or view
+    items             regclass,               -- the items table or view (an oid that pg_dump writes as its name)
     items_name        text,
     item_id_column    text,
     category_column   text,
@@ -113,7 +113,11 @@ ALTER TABLE recommender.model_gram ALTER COLUMN gram SET STORAGE EXTERNAL;
 COMMENT ON TABLE recommender.model_gram IS
   'the item Gram matrix of a trained version (configure keep_gram => true), so that update() can fold in new interactions';
 
--- Models are data: pg_dump keeps them.
+-- Models are data: pg_dump keeps them. The registered relations are regclass values, which
+-- pg_dump writes as qualified names and pg_restore reads back as the restored tables' new oids
+-- (table definitions are restored before any table data); the sequence keeps its value, so versions
+-- trained after a restore are newer than the restored ones.
+SELECT pg_catalog.pg_extension_config_dump('recommender.version_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model_version', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model_item', '');

@@ -11,4 +11,6 @@ typedef struct RecSinkData {
 void rec_begin_call(void);
 void rec_finish_call(int rc);
 void rec_forget_plans(void);
+void rec_forget_stale_plans(void);
+void rec_register_inval_callbacks(void);
 #endif

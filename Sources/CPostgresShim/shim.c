@@ -84,6 +84,8 @@ rec_begin_call(void)
     swift_error = false;
     rec_error_cxt = CurrentMemoryContext;
     rec_set_pg_error_hint(NULL);
+    rec_register_inval_callbacks();
+    rec_forget_stale_plans();
 }
 
 void
@@ -254,6 +256,9 @@ typedef struct SavedPlan {
 } SavedPlan;
 static SavedPlan saved_plans[REC_PLAN_CACHE_SIZE];
 static uint64 plan_clock = 0;
+/* The catalog generation (inval.c) the saved plans were made in: when a registered relation
+ * changed, the plans made from the old queries are freed at the start of the next call. */
+static uint64 plans_generation = 0;
 
 static SPIPlanPtr
 saved_plan(const char *sql, int nargs, const Oid *types)
@@ -316,6 +321,16 @@ rec_forget_plans(void)
             saved_plans[i].sql = NULL;
         }
     }
+}
+
+/* Frees the saved plans when a registered relation changed since they were made (inval.c). */
+void
+rec_forget_stale_plans(void)
+{
+    if (plans_generation == rec_catalog_generation())
+        return;
+    rec_forget_plans();
+    plans_generation = rec_catalog_generation();
 }
 
 int

@@ -15,6 +15,8 @@ struct ModelRow {
 
 struct ModelSQL {
     var stamp: Int64
+    /// The catalog generation (rec_catalog_generation) the queries were built in.
+    var generation: UInt64 = 0
     var train: String
     var history: String
     var category: String?
@@ -28,6 +30,9 @@ struct ModelSQL {
 enum Backend {
     static var models: [String: ItemModel] = [:]
     static var sql: [String: ModelSQL] = [:]
+    /// The catalog generation `sql` was checked at: when a registered relation (or a schema)
+    /// changed, every cached query is built again (see inval.c).
+    static var sqlGeneration: UInt64 = 0
 
     static func reset() { models = [:]; sql = [:] }
 }
@@ -87,14 +92,35 @@ enum Catalog {
         return v
     }
 
-    /// The validated queries for a model, cached until its registration changes.
+    /// The validated queries for a model, cached until its registration changes or one of its
+    /// registered relations (or a schema) changes in the catalogs: the queries name the relations
+    /// as they are called now and depend on their column types, so a rename, a new column type or
+    /// a renamed schema makes them stale in every session that cached them (issue 8, item 8).
     static func sql(_ m: ModelRow) throws -> ModelSQL {
+        let now = rec_catalog_generation()
+        if now != Backend.sqlGeneration {
+            Backend.sql = [:]
+            Backend.sqlGeneration = now
+        }
         if let s = Backend.sql[m.name], s.stamp == m.configStamp { return s }
+        // Watch the registered relations first, then read the generation, then build: a change
+        // that lands after the build moves the generation, and the next call builds again.
+        let rels = try Cursor("""
+            SELECT interactions::pg_catalog.oid::pg_catalog.int8, items::pg_catalog.oid::pg_catalog.int8
+              FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1::pg_catalog.text
+            """, [.text(m.name)])
+        try rels.forEachRow { r in
+            for col in 0..<2 {
+                if let oid = try rels.int8(r, col), oid > 0, oid <= Int64(UInt32.max) { rec_watch_relation(UInt32(oid)) }
+            }
+        }
+        try rels.close()
+        let generation = rec_catalog_generation()
         let c = try Cursor("SELECT train_sql, history_sql, category_sql, title_sql, content_sql, since_sql, users_sql FROM recommender._model_sql($1)", [.text(m.name)])
         defer { try? c.close() }
         var out: ModelSQL? = nil
         try c.forEachRow { r in
-            out = ModelSQL(stamp: m.configStamp, train: try c.text(r, 0) ?? "", history: try c.text(r, 1) ?? "",
+            out = ModelSQL(stamp: m.configStamp, generation: generation, train: try c.text(r, 0) ?? "", history: try c.text(r, 1) ?? "",
                            category: try c.text(r, 2), title: try c.text(r, 3), content: try c.text(r, 4),
                            since: try c.text(r, 5), users: try c.text(r, 6) ?? "")
         }
@@ -226,6 +252,20 @@ enum Catalog {
 
     /// The user's history, read live (so this transaction's own inserts count).
     static func history(_ sql: ModelSQL, model m: ModelRow, user: Int64) throws -> History {
+        // The query names the relation; should a rename or type change commit between building
+        // it and running it (opening the cursor takes the lock and reads the invalidations), the
+        // generation has moved: build the query again and read again, so the registered relation
+        // is the one read.
+        var q = sql
+        for _ in 0..<3 {
+            let h = try readHistory(q, model: m, user: user)
+            if rec_catalog_generation() == q.generation { return h }
+            q = try Catalog.sql(m)
+        }
+        return try readHistory(q, model: m, user: user)
+    }
+
+    private static func readHistory(_ sql: ModelSQL, model m: ModelRow, user: Int64) throws -> History {
         setHint(for: m)
         var h = History()
         let c = try Cursor(sql.history, [.int8(user)])

@@ -51,6 +51,13 @@ int rec_check_interrupts(void);
 /* Emit a NOTICE (or a DEBUG1 message when debug is true). */
 int rec_notice(const char *message, bool debug);
 
+/* --- catalog changes (inval.c) --- */
+/* A counter that moves whenever a watched relation, or any schema, changed in the catalogs
+ * (relcache / syscache invalidation): cached queries made at an older generation are stale. */
+uint64_t rec_catalog_generation(void);
+/* Watch a relation (by pg_class oid): its changes move the generation from now on. */
+void rec_watch_relation(uint32_t relid);
+
 /* --- queries (inside the entry point's SPI connection) --- */
 /* Open a read-only cursor over a query with $1..$n arguments. */
 int rec_cursor_open(const char *sql, int nargs, const RecValue *args, RecCursor **out);
