@@ -46,7 +46,8 @@ extension ItemModel {
                                parts: [], unknownHistory: h.unknownItems)
         }
         let j = Int(j32)
-        if !hasUsableEntries(h) {
+        // a history whose scores are all zero gets the popularity fallback too (as in recommend())
+        if !hasUsableEntries(h) || !hasSignal(scores(h), eligible: (0..<count).map { !h.seen.contains(Int32($0)) }) {
             // cold user: rank in the popularity fallback
             var rank = 0
             var found = false
