@@ -69,13 +69,16 @@ public struct TrainingShape: Equatable {
     /// Non-zeros of the user-item matrix (sparse rows, 12 bytes each plus a row start per user).
     public var nonZeros: Int
     public var users: Int
+    /// Interactions read (each with a time is kept for the decayed popularity).
+    public var events: Int
     /// Dimensions of the model-derived similarity vectors (0 with categories).
     public var similarityDims: Int
     /// Content vector dimensions (0: no content vectors).
     public var contentDims: Int
-    public init(items: Int, catalogItems: Int? = nil, nonZeros: Int = 0, users: Int = 0,
+    public init(items: Int, catalogItems: Int? = nil, nonZeros: Int = 0, users: Int = 0, events: Int = 0,
                 similarityDims: Int = 0, contentDims: Int = 0) {
         self.items = items; self.catalogItems = catalogItems ?? items; self.nonZeros = nonZeros; self.users = users
+        self.events = events
         self.similarityDims = similarityDims; self.contentDims = contentDims
     }
 }
@@ -86,29 +89,35 @@ public enum MemoryBudget {
     /// The model's weights: n x n floats.
     public static func weights(items n: Int) -> Bytes { .matrix(n, n, 4) }
 
-    /// The peak of a training (and of update(), which holds the same matrices): the largest of
-    /// its phases, each the sum of what is alive at that moment.
-    ///   Gram:       sparse X + G (8 n^2)
-    ///   similarity: sparse X + G + the random projection and its product (2 x 8 n d) + result (4 n d)
+    /// The peak of a training (and of update(), which holds the same matrices): what lives
+    /// throughout (the interactions as read and as a sparse matrix, per-item arrays, and a fixed
+    /// runtime allowance) plus the largest of its phases, each the sum of what is alive then.
+    ///   Gram:       G (8 n^2)
+    ///   similarity: G + the random projection and its product (2 x 8 n d) + result (4 n d)
     ///   solve:      G (8 n^2) + B (4 n^2) + similarity vectors (4 n d)  <- the peak for any real n
     ///   content:    B + similarity + content vectors (4 N c, plus a per-item copy while parsing
     ///               embeddings) + the sample for beta (at most 1500^2 floats)
-    /// The per-row buffers of the writes are O(n) and covered by the slack.
+    /// The runtime allowance (64 MB) covers OpenBLAS's per-thread buffers during the solve, SPI's
+    /// batches and the shared buffers a backend touches; measured with scripts/memory.sh
+    /// (README, "Memory"): the estimate was above the measured peak at 2,000 to 10,000 items.
     public static func training(_ s: TrainingShape) -> Bytes {
         let n = s.items, d = s.similarityDims, c = s.contentDims, total = s.catalogItems
-        let sparse = Bytes.elements(s.nonZeros, 12) + .elements(s.users + 1, 8)
+        // the builder's per-user dictionaries (about 24 bytes a pair), the sparse rows (12 a
+        // pair), event times (16 an event), user ids and their index (about 100 a user)
+        let sparse = Bytes.elements(s.nonZeros, 36) + .elements(s.events, 16) + .elements(s.users + 1, 108)
         let g = gram(items: n), b = weights(items: n)
         let sim = Bytes.matrix(n, d, 4)
         let simWork = Bytes.matrix(n, d, 16) + sim
         let content = Bytes.matrix(total, c, 8)            // vectors + the parsed rows (embeddings)
         let beta = Bytes.matrix(min(n, 1500), min(n, 1500), 4) + .matrix(min(n, 1500), c, 4)
         let perItem = Bytes.elements(total, 64)             // ids, popularity, users, categories, indices
-        let slack = Bytes(16 << 20)
-        let gramPhase = sparse + g
-        let simPhase = sparse + g + simWork
+            + .matrix(500, n, 8)                            // a fetched batch of stored rows (update() reads G back)
+        let runtime = Bytes(64 << 20)
+        let gramPhase = g
+        let simPhase = g + simWork
         let solvePhase = g + b + sim
         let contentPhase = b + sim + content + beta
-        return Bytes.max(Bytes.max(gramPhase, simPhase), Bytes.max(solvePhase, contentPhase)) + perItem + slack
+        return Bytes.max(Bytes.max(gramPhase, simPhase), Bytes.max(solvePhase, contentPhase)) + sparse + perItem + runtime
     }
 
     /// What a loaded model holds in a backend: weights, similarity and content vectors, and the

@@ -418,8 +418,11 @@ extension ItemModel {
         if !hasSignal(s, eligible: eligible) {
             // no relevance signal at all (every score zero, e.g. subnormal weights): the
             // cold-start popularity order fills the list, as for a user without history
+            // (items this history cannot reach at all, NaN, stay out as they would otherwise)
             let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
-            return popular(k: opt.k, eligible: eligible, excludeIds: unknown, cap: &cap)
+            var reachableEligible = eligible
+            for j in 0..<min(s.count, eligible.count) where s[j].isNaN { reachableEligible[j] = false }
+            return popular(k: opt.k, eligible: reachableEligible, excludeIds: unknown, cap: &cap)
         }
         let f = floatScale(h)
         let bound = floatErrorBound(h)

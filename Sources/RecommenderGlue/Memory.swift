@@ -11,8 +11,12 @@ enum Memory {
 
     /// Before a training or update() allocates: its peak against recommender.max_training_memory
     /// and against what the machine has available.
-    static func checkTraining(_ shape: TrainingShape, model: String, what: String = "training") throws {
-        try MemoryBudget.check(MemoryBudget.training(shape),
+    static func checkTraining(_ shape: TrainingShape, model: String, what: String = "training", announce: Bool = false) throws {
+        let need = MemoryBudget.training(shape)
+        if announce {
+            try PG.notice("recommender: \(what) needs about \(need) of memory (recommender.max_training_memory is \(formatBytes(trainingLimit)))")
+        }
+        try MemoryBudget.check(need,
                                what: "\(what) of model \"\(model)\" (\(shape.items) items)",
                                limit: trainingLimit, setting: "recommender.max_training_memory",
                                available: available,

@@ -122,9 +122,9 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         // the memory this needs, checked before anything of size items² is allocated (content
         // vectors of an embedding column are checked again once their dimension is known)
         let contentGuess = sql.content == nil ? 0 : (m.hasEmbedding ? 0 : 256)
-        let shape = TrainingShape(items: n, catalogItems: total, nonZeros: x.nonZeros, users: b.userCount,
+        let shape = TrainingShape(items: n, catalogItems: total, nonZeros: x.nonZeros, users: b.userCount, events: b.events,
                                   similarityDims: dims, contentDims: contentGuess)
-        try Memory.checkTraining(shape, model: m.name)
+        try Memory.checkTraining(shape, model: m.name, announce: true)
         try Memory.checkServing(MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: contentGuess,
                                                    categories: hasCategories), model: m.name, items: n, checkAvailable: false)
 

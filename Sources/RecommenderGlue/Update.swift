@@ -58,7 +58,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         guard n > 0, n <= ModelLimits.maxItems else { throw RecError.internalError("model \"\(m.name)\" has invalid sizes") }
         // the folded Gram matrix and the solve: checked before they are allocated (the content
         // vectors are checked again when the catalog has been read)
-        try Memory.checkTraining(TrainingShape(items: n, similarityDims: 0), model: m.name, what: "update()")
+        try Memory.checkTraining(TrainingShape(items: n, similarityDims: 0), model: m.name, what: "update()", announce: true)
 
         // 1. users with interactions after the watermark
         try PG.notice("recommender: updating model \"\(m.name)\" with the interactions after its last training")
