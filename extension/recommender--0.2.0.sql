@@ -613,6 +613,14 @@ LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'rec_reset_cache';
 COMMENT ON FUNCTION recommender.reset_cache() IS 'forget the models cached in this session';
 
+-- The models this backend keeps loaded, and their memory (bounded by recommender.max_cache_memory).
+CREATE FUNCTION recommender.cache_status()
+RETURNS TABLE (model text, version bigint, items integer, bytes bigint)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'rec_cache_status';
+COMMENT ON FUNCTION recommender.cache_status() IS
+  'the models cached in this session (most recently used first) and the bytes each holds; their sum stays under recommender.max_cache_memory';
+
 -- ---------------------------------------------------------------------------------------------
 -- The shop's rules: named filters over the items table
 -- ---------------------------------------------------------------------------------------------

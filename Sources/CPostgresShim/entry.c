@@ -25,6 +25,7 @@ PG_FUNCTION_INFO_V1(rec_train);
 PG_FUNCTION_INFO_V1(rec_update);
 PG_FUNCTION_INFO_V1(rec_similar_items);
 PG_FUNCTION_INFO_V1(rec_reset_cache);
+PG_FUNCTION_INFO_V1(rec_cache_status);
 
 static void
 require_arg(FunctionCallInfo fcinfo, int n, const char *name)
@@ -171,4 +172,14 @@ rec_reset_cache(PG_FUNCTION_ARGS)
     rec_forget_plans();
     rec_swift_reset_cache();
     PG_RETURN_VOID();
+}
+
+Datum
+rec_cache_status(PG_FUNCTION_ARGS)
+{
+    RecSinkData sink;
+
+    start_sink(fcinfo, &sink);
+    RUN_SWIFT(rec_swift_cache_status((RecSink *) &sink));
+    return (Datum) 0;
 }

@@ -105,23 +105,25 @@ public enum EASE {
     /// Item vectors for similarity when the catalog has no categories: a Gaussian random
     /// projection (Johnson-Lindenstrauss) of the rows of the cosine-normalised co-occurrence
     /// matrix C = D^-1/2 G D^-1/2, so that the cosine of two item vectors approximates the cosine
-    /// of their co-occurrence profiles. Computed with one dgemm; `dims` columns, rows L2-normalised.
+    /// of their co-occurrence profiles. Computed with one dgemm as C Omega = D (G (D Omega)), so
+    /// that no copy of the n x n matrix is made (memory: G plus 2 n x dims doubles); `dims`
+    /// columns, rows L2-normalised.
     public static func similarityVectors(gram g: [Double], n: Int, dims: Int = 48, seed: UInt64 = 0x5EED) -> [Float] {
         guard n > 0, n <= 100_000, dims > 0, dims <= 4096, g.count == n * n else { return [] }
-        var c = g
         var d = [Double](repeating: 0, count: n)
         for i in 0..<n { let v = g[i * n + i]; d[i] = v > 0 ? 1 / sqrt(v) : 0 }
-        for i in 0..<n { for j in 0..<n { c[i * n + j] *= d[i] * d[j] } }
         var rng = SplitMix64(seed: seed)
         var omega = [Double](repeating: 0, count: n * dims)
         for t in 0..<omega.count { omega[t] = rng.nextGaussian() }
+        for i in 0..<n { for t in 0..<dims { omega[i * dims + t] *= d[i] } }
         var y = [Double](repeating: 0, count: n * dims)
-        c.withUnsafeBufferPointer { cp in omega.withUnsafeBufferPointer { op in y.withUnsafeMutableBufferPointer { yp in
+        g.withUnsafeBufferPointer { cp in omega.withUnsafeBufferPointer { op in y.withUnsafeMutableBufferPointer { yp in
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dims), Int32(n), 1.0,
                         cp.baseAddress, Int32(n), op.baseAddress, Int32(dims), 0.0, yp.baseAddress, Int32(dims))
         } } }
         var out = [Float](repeating: 0, count: n * dims)
         for i in 0..<n {
+            for t in 0..<dims { y[i * dims + t] *= d[i] }
             var norm = 0.0
             for t in 0..<dims { norm += y[i * dims + t] * y[i * dims + t] }
             let s = norm > 0 ? 1 / sqrt(norm) : 0

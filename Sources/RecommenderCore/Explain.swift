@@ -46,12 +46,21 @@ extension ItemModel {
                                parts: [], unknownHistory: h.unknownItems)
         }
         let j = Int(j32)
-        if !hasUsableEntries(h) {
+        // a history whose scores are all zero gets the popularity fallback too (as in recommend(),
+        // which leaves out the items such a history cannot reach: NaN scores)
+        var unreachable: [Float] = []
+        var noSignal = false
+        if hasUsableEntries(h) {
+            let s = scores(h)
+            noSignal = !hasSignal(s, eligible: (0..<count).map { !h.seen.contains(Int32($0)) }) && !s[j].isNaN
+            if noSignal { unreachable = s }
+        }
+        if !hasUsableEntries(h) || noSignal {
             // cold user: rank in the popularity fallback
             var rank = 0
             var found = false
             for i in popularOrder {
-                if h.seen.contains(i) { continue }
+                if h.seen.contains(i) || (Int(i) < unreachable.count && unreachable[Int(i)].isNaN) { continue }
                 rank += 1
                 if i == j32 { found = true; break }
             }

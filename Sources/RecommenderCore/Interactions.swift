@@ -83,7 +83,12 @@ public struct InteractionMatrixBuilder {
             i = Int32(itemIds.count); itemIndex[item] = i; itemIds.append(item)
             itemLastSeen.append(-Double.infinity); itemEventTimes.append([])
         }
-        rows[Int(u)][i, default: 0] += weight
+        let sum = rows[Int(u)][i, default: 0] + weight
+        guard sum.isFinite else {
+            throw RecError.outOfRange("the summed weight of user \(user) on item \(item) overflows (\(sum))",
+                                      hint: "Weights are summed per user and item; scale them down, or fix those rows.")
+        }
+        rows[Int(u)][i] = sum
         if let t = time, t.isFinite {
             if t > itemLastSeen[Int(i)] { itemLastSeen[Int(i)] = t }
             if t > maxTime { maxTime = t }

@@ -356,7 +356,9 @@ extension ItemModel {
         guard m.isFinite, m > 0 else { return 1 }
         var f = 1.0
         while m * f > 1e15 { f *= 0x1p-40 }
-        while m * f < 1e-15 { f *= 0x1p40 }
+        // bounded: for subnormal values (down to 4.9e-324) an unbounded loop overflowed f to
+        // infinity, and infinity times a zero weight made every score NaN (an empty list)
+        while m * f < 1e-15 && f < 0x1p960 { f *= 0x1p40 }
         return f
     }
 
@@ -413,6 +415,15 @@ extension ItemModel {
             return popular(k: opt.k, eligible: eligible, excludeIds: unknown, cap: &cap)
         }
         var s = scores(h)
+        if !hasSignal(s, eligible: eligible) {
+            // no relevance signal at all (every score zero, e.g. subnormal weights): the
+            // cold-start popularity order fills the list, as for a user without history
+            // (items this history cannot reach at all, NaN, stay out as they would otherwise)
+            let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
+            var reachableEligible = eligible
+            for j in 0..<min(s.count, eligible.count) where s[j].isNaN { reachableEligible[j] = false }
+            return popular(k: opt.k, eligible: reachableEligible, excludeIds: unknown, cap: &cap)
+        }
         let f = floatScale(h)
         let bound = floatErrorBound(h)
         let poolSize = opt.diversity > 0 ? max(opt.k, max(opt.poolMinimum, opt.poolFactor * opt.k)) : opt.k

@@ -28,13 +28,12 @@ struct ModelSQL {
 
 /// Per-backend state. Only touched from the backend's main thread, between PostgreSQL calls.
 enum Backend {
-    static var models: [String: ItemModel] = [:]
     static var sql: [String: ModelSQL] = [:]
     /// The catalog generation `sql` was checked at: when a registered relation (or a schema)
     /// changed, every cached query is built again (see inval.c).
     static var sqlGeneration: UInt64 = 0
 
-    static func reset() { models = [:]; sql = [:] }
+    static func reset() { ModelCache.reset(); sql = [:] }
 }
 
 enum Catalog {
@@ -137,15 +136,21 @@ enum Catalog {
     /// The trained model, loaded once per backend and reused until a newer version is committed.
     static func model(_ m: ModelRow) throws -> ItemModel {
         let version = try requireTrained(m)
-        if let cached = Backend.models[m.name], cached.version == version,
-           (cached.content?.prior ?? m.contentPrior) == m.contentPrior { return cached }
-        Backend.models[m.name] = nil   // free the old one before loading the new
-        let loaded = try load(name: m.name, version: version, contentPrior: m.contentPrior)
-        Backend.models[m.name] = loaded
+        // a lowered recommender.max_cache_memory applies at once; dropped and replaced models
+        // are evicted (the check against the catalog runs at most once a second on cache hits)
+        try ModelCache.sweep(except: m.name, force: false)
+        if let cached = ModelCache.get(m.name, version: version, contentPrior: m.contentPrior) { return cached }
+        try ModelCache.sweep(except: m.name, force: true)
+        var bytes = 0
+        let loaded = try load(name: m.name, version: version, contentPrior: m.contentPrior, bytes: &bytes)
+        ModelCache.put(m.name, loaded, bytes: bytes, limit: Memory.cacheLimit)
         return loaded
     }
 
-    static func load(name: String, version: Int64, contentPrior: Double = 0) throws -> ItemModel {
+    /// Loads a version from the catalog; `bytes` receives its size in memory. The size is checked
+    /// against recommender.max_cache_memory and MemAvailable, and room is made in the cache,
+    /// before anything that grows with the catalog is allocated.
+    static func load(name: String, version: Int64, contentPrior: Double, bytes: inout Int) throws -> ItemModel {
         var n = 0, dims = 0
         var weighting = Weighting.log
         var hasCategories = false
@@ -180,10 +185,17 @@ enum Catalog {
             throw RecError.objectState("model \"\(name)\" version \(version) is missing from recommender.model_version",
                                        hint: "Train the model again.")
         }
-        guard n >= 0, n <= 30000, dims >= 0, dims <= 1024, cdims >= 0, cdims <= 8192, total >= n, total <= 2_000_000,
+        guard n >= 0, n <= ModelLimits.maxItems, dims >= 0, dims <= ModelLimits.maxSimilarityDims,
+              cdims >= 0, cdims <= ModelLimits.maxContentDims, total >= n, total <= ModelLimits.maxCatalogItems,
               (total == n || cdims > 0) else {
             throw RecError.internalError("model \"\(name)\" has invalid sizes")
         }
+        let need = MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: cdims,
+                                      categories: hasCategories)
+        try Memory.checkServing(need, model: name, items: n, checkAvailable: false)
+        ModelCache.makeRoom(for: name, bytes: need.value ?? Int.max, limit: Memory.cacheLimit)
+        try Memory.checkServing(need, model: name, items: n, checkAvailable: true)
+        bytes = need.value ?? 0
         var ids = [Int64](repeating: 0, count: total)
         var pop = [Double](repeating: 0, count: total)
         var users = [Int](repeating: 0, count: total)

@@ -84,7 +84,13 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
             guard let e = cat.contentEmbedding[id] else { continue }
             let v = try ContentBuilder.embedding(e, itemId: id)
             if v.isEmpty { continue }
-            if out.dims == 0 { out.dims = v.count }
+            if out.dims == 0 {
+                // the dimension is known now: check it (loading applies the same limit) and the
+                // memory the vectors need, before they are built
+                try ModelValidation.checkContentDims(v.count, model: m.name)
+                out.dims = v.count
+                try checkContentMemory(model: m.name, n: n, total: total, dims: out.dims, categories: cat.hasCategories)
+            }
             guard v.count == out.dims else {
                 throw RecError.invalidParameter("the embedding of item \(id) has \(v.count) dimensions, others have \(out.dims)",
                                                 hint: "Every embedding of the items table must have the same length.")
@@ -112,6 +118,7 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
             docs[i] = d
         }
         out.dims = 256
+        try checkContentMemory(model: m.name, n: n, total: total, dims: out.dims, categories: cat.hasCategories)
         (out.vectors, out.present) = ContentBuilder.tfidf(docs, dims: out.dims)
     }
     try PG.interrupt()
@@ -125,4 +132,14 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
         out = ContentData()
     }
     return out
+}
+
+/// Before content vectors are built: the training's peak with them (similarity vectors counted
+/// when there are no categories) against recommender.max_training_memory, and the served model
+/// against recommender.max_cache_memory.
+func checkContentMemory(model: String, n: Int, total: Int, dims: Int, categories: Bool) throws {
+    let simDims = categories ? 0 : min(48, n)
+    try Memory.checkTraining(TrainingShape(items: n, catalogItems: total, similarityDims: simDims, contentDims: dims), model: model)
+    try Memory.checkServing(MemoryBudget.model(items: n, catalogItems: total, similarityDims: simDims, contentDims: dims,
+                                               categories: categories), model: model, items: n, checkAvailable: false)
 }

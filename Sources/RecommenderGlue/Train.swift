@@ -98,7 +98,9 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             }
             let w = try c.float8(r, 2) ?? 0
             try validateWeight(w, "the interaction of user \(u) with item \(i) (model \"\(m.name)\")")
-            try b.add(user: u, item: i, weight: w, time: try c.float8(r, 3))
+            let t = try c.float8(r, 3)
+            try ModelValidation.checkTime(t, user: u, item: i, model: m.name, column: { timeColumnName(m.name) })
+            try b.add(user: u, item: i, weight: w, time: t)
         }
         try c.close()
         guard b.itemCount > 0 else {
@@ -115,17 +117,40 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let total = n + cat.newIds.count
         let hasCategories = cat.hasCategories, categoryNames = cat.categoryNames, itemCats = cat.itemCats
         let newIds = cat.newIds
+        let dims = hasCategories ? 0 : min(48, n)
+
+        // the memory this needs, checked before anything of size items² is allocated (content
+        // vectors of an embedding column are checked again once their dimension is known)
+        let contentGuess = sql.content == nil ? 0 : (m.hasEmbedding ? 0 : 256)
+        let shape = TrainingShape(items: n, catalogItems: total, nonZeros: x.nonZeros, users: b.userCount, events: b.events,
+                                  similarityDims: dims, contentDims: contentGuess)
+        try Memory.checkTraining(shape, model: m.name, announce: true)
+        try Memory.checkServing(MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: contentGuess,
+                                                   categories: hasCategories), model: m.name, items: n, checkAvailable: false)
 
         // 3. EASE
         try PG.notice("recommender: computing the \(n) x \(n) item Gram matrix")
         var g = try EASE.gram(x, interrupt: PG.interrupt)
-        let keptGram: [Double] = p.keepGram ? g : []
-        let dims = hasCategories ? 0 : min(48, n)
+        try ModelValidation.checkGram(g, n: n, model: m.name, weighting: p.weighting)
+        // The version number now; with keep_gram the Gram matrix is stored before the solve
+        // consumes it (under a provisional version row completed below), so it is never copied.
+        let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
+        var version: Int64 = 0
+        try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
+        try vc.close()
+        if p.keepGram {
+            _ = try PG.exec("""
+                INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
+                VALUES ($1, $2, 0, 0, 0, 0, 0, '{}')
+                """, [.text(m.name), .int8(version)])
+            try storeGram(model: m.name, version: version, gram: g, n: n)
+        }
         let sim = hasCategories ? [] : EASE.similarityVectors(gram: g, n: n, dims: dims)
         try PG.interrupt()
         try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
         let weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
         g = []
+        try ModelValidation.checkWeights(weights, model: m.name, weighting: p.weighting)
         let users = b.itemUserCounts()
         let (pop, trend) = b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight)
 
@@ -138,11 +163,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
 
         // 5. store the new version
         try PG.notice("recommender: storing version")
-        let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
-        var version: Int64 = 0
-        try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
-        try vc.close()
         let seconds = now() - t0
+        func num(_ x: Double, _ what: String) throws -> String { try ModelValidation.number(x, what, model: m.name) }
         let params = "{" + [
             "\"cf_items\": \(n)",
             "\"watermark\": \(b.maxTime.isFinite ? String(b.maxTime) : "null")",
@@ -150,11 +172,11 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             "\"catalog_items\": \(catalogTotal)",
             "\"content\": \(jsonString(contentKind))",
             "\"content_dims\": \(contentDims)",
-            "\"content_beta\": \(contentBeta)",
+            "\"content_beta\": \(try num(contentBeta, "content_beta"))",
             "\"lambda\": \(p.lambda)",
             "\"weighting\": \(jsonString(p.weighting.rawValue))",
-            "\"weight_power\": \(transform.power)",
-            "\"weight_scale\": \(transform.scale)",
+            "\"weight_power\": \(try num(transform.power, "weight_power"))",
+            "\"weight_scale\": \(try num(transform.scale, "weight_scale"))",
             "\"dropout\": \(p.dropout)",
             "\"row_norm\": \(p.rowNorm)",
             "\"trend_weight\": \(p.trendWeight)",
@@ -168,6 +190,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         _ = try PG.exec("""
             INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.jsonb)
+            ON CONFLICT (model, version) DO UPDATE SET train_seconds = EXCLUDED.train_seconds, users = EXCLUDED.users,
+                   items = EXCLUDED.items, interactions = EXCLUDED.interactions, nonzeros = EXCLUDED.nonzeros, params = EXCLUDED.params
             """, [.text(m.name), .int8(version), .float8(seconds), .int4(Int32(b.userCount)), .int4(Int32(n)),
                   .int8(Int64(b.events)), .int8(Int64(x.nonZeros)), .text(params)])
         let ins = try Plan("""
@@ -187,9 +211,6 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             if i % 256 == 255 { try PG.interrupt() }
         }
         try ins.free()
-        if p.keepGram {
-            try storeGram(model: m.name, version: version, gram: keptGram, n: n)
-        }
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
         _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
                         [.text(m.name), .int8(version)])
@@ -219,4 +240,14 @@ func storeGram(model: String, version: Int64, gram: [Double], n: Int) throws {
         if i % 256 == 255 { try PG.interrupt() }
     }
     try ins.free()
+}
+
+/// The registered time column's name, for messages (read only when an error is reported).
+func timeColumnName(_ model: String) -> String {
+    guard let c = try? Cursor("SELECT pg_catalog.quote_ident(time_column) FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1",
+                              [.text(model)]) else { return "(the time column)" }
+    defer { try? c.close() }
+    var out = "(the time column)"
+    try? c.forEachRow { r in if let t = try c.text(r, 0) { out = t } }
+    return out
 }

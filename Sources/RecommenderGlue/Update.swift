@@ -55,7 +55,10 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             throw RecError.objectState("model \"\(m.name)\" has no time column, so new interactions cannot be told from old ones",
                                        hint: "Register the interactions table with time_column => ..., or retrain with recommender.train().")
         }
-        guard n > 0, n <= 30000 else { throw RecError.internalError("model \"\(m.name)\" has invalid sizes") }
+        guard n > 0, n <= ModelLimits.maxItems else { throw RecError.internalError("model \"\(m.name)\" has invalid sizes") }
+        // the folded Gram matrix and the solve: checked before they are allocated (the content
+        // vectors are checked again when the catalog has been read)
+        try Memory.checkTraining(TrainingShape(items: n, similarityDims: 0), model: m.name, what: "update()", announce: true)
 
         // 1. users with interactions after the watermark
         try PG.notice("recommender: updating model \"\(m.name)\" with the interactions after its last training")
@@ -69,8 +72,26 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         try uc.close()
         users.sort()
 
-        // 2. their rows before and after, from their full histories
-        let im = try Catalog.model(m)
+        // 2. their rows before and after, from their full histories. The collaborative items'
+        //    ids come from the stored version (not from a loaded model: update() need not hold
+        //    the served weights as well)
+        var cfIds = [Int64](repeating: 0, count: n)
+        var cfIndex: [Int64: Int32] = [:]
+        var idRows = 0
+        let ic = try Cursor("""
+            SELECT idx, item_id FROM recommender.model_item
+             WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 AND idx OPERATOR(pg_catalog.<) $3 ORDER BY idx
+            """, [.text(m.name), .int8(oldVersion), .int4(Int32(n))])
+        try ic.forEachRow(batch: 5000) { r in
+            guard let i = try ic.int4(r, 0), Int(i) == idRows, let id = try ic.int8(r, 1) else {
+                throw RecError.internalError("model \"\(m.name)\" version \(oldVersion): item rows are incomplete")
+            }
+            cfIds[Int(i)] = id
+            cfIndex[id] = i
+            idRows += 1
+        }
+        try ic.close()
+        guard idRows == n else { throw RecError.internalError("model \"\(m.name)\" version \(oldVersion) has \(idRows) of \(n) item rows") }
         let transform = ValueTransform(weighting, power: power, scale: scale)
         var oldRows: [Int64: [Int32: Double]] = [:]
         var newRows: [Int64: [Int32: Double]] = [:]
@@ -90,8 +111,9 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
                 }
                 let w = try hc.float8(r, 2) ?? 0
                 try validateWeight(w, "the interaction of user \(u) with item \(item) (model \"\(m.name)\")")
-                guard w > 0, let idx = im.index[item], Int(idx) < im.cfCount else { return }   // items new since training stay content-only
                 let ts = try hc.float8(r, 3)
+                try ModelValidation.checkTime(ts, user: u, item: item, model: m.name, column: { timeColumnName(m.name) })
+                guard w > 0, let idx = cfIndex[item] else { return }   // items new since training stay content-only
                 newRows[u, default: [:]][idx, default: 0] += w
                 if let t = ts, t > mark {
                     newEvents += 1
@@ -129,15 +151,30 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         for u in users {
             EASE.foldIn(gram: &g, n: n, old: row(oldRows[u]), new: row(newRows[u]))
         }
-        let kept = g
+        try ModelValidation.checkGram(g, n: n, model: m.name, weighting: weighting)
+        // the new version's row and its Gram matrix now, before the solve consumes g (so it is
+        // never copied); the content fields of the parameters are completed below
+        let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
+        var version: Int64 = 0
+        try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
+        try vc.close()
+        let markPatch = "{" + [
+            "\"watermark\": \(try ModelValidation.number(newMark, "watermark", model: m.name))",
+            "\"updated_from\": \(oldVersion)",
+        ].joined(separator: ", ") + "}"
+        _ = try PG.exec("""
+            INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
+            SELECT model, $3, 0, users, items, interactions OPERATOR(pg_catalog.+) $4, nonzeros, params OPERATOR(pg_catalog.||) $5::pg_catalog.jsonb
+              FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+            """, [.text(m.name), .int8(oldVersion), .int8(version), .int8(Int64(newEvents)), .text(markPatch)])
+        try storeGram(model: m.name, version: version, gram: g, n: n)
         try PG.notice("recommender: \(newEvents) new interactions of \(users.count) users folded in (\(formatNumber(now() - t0)) s); solving again")
         let weights = try EASE.fit(gram: &g, n: n, lambda: lambda, dropout: dropout, threads: 2, interrupt: PG.interrupt)
         g = []
+        try ModelValidation.checkWeights(weights, model: m.name, weighting: weighting)
 
         // 4. the catalog as it is now: products added since training join as content-only
         //    items, and every content vector and beta are computed again (as training would)
-        guard im.itemIds.count >= n else { throw RecError.internalError("model \"\(m.name)\" has invalid sizes") }
-        let cfIds = Array(im.itemIds[0..<n])
         let cat = try readCatalog(model: m, sql: sql, cfIds: cfIds, maxItems: maxItems)
         let allIds = cfIds + cat.newIds
         let content = try buildContent(sql: sql, model: m, catalog: cat, allIds: allIds, weights: weights, n: n)
@@ -162,25 +199,18 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         try oc.close()
 
         // 5. the new version
-        let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
-        var version: Int64 = 0
-        try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
-        try vc.close()
         let patch = "{" + [
-            "\"watermark\": \(newMark)",
-            "\"updated_from\": \(oldVersion)",
             "\"catalog_items\": \(catalogTotal)",
             "\"content\": \(jsonString(content.kind))",
             "\"content_dims\": \(content.dims)",
-            "\"content_beta\": \(content.beta)",
+            "\"content_beta\": \(try ModelValidation.number(content.beta, "content_beta", model: m.name))",
             "\"has_categories\": \(cat.hasCategories)",
             "\"categories\": [" + cat.categoryNames.map(jsonString).joined(separator: ", ") + "]",
         ].joined(separator: ", ") + "}"
         _ = try PG.exec("""
-            INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
-            SELECT model, $3, 0, users, items, interactions + $4, nonzeros, params || $5::pg_catalog.jsonb
-              FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
-            """, [.text(m.name), .int8(oldVersion), .int8(version), .int8(Int64(newEvents)), .text(patch)])
+            UPDATE recommender.model_version SET params = params OPERATOR(pg_catalog.||) $3::pg_catalog.jsonb
+             WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+            """, [.text(m.name), .int8(version), .text(patch)])
         let ins = try Plan("""
             INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10, $11)
@@ -198,7 +228,6 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             if i % 256 == 255 { try PG.interrupt() }
         }
         try ins.free()
-        try storeGram(model: m.name, version: version, gram: kept, n: n)
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
         _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
                         [.text(m.name), .int8(version)])

@@ -95,11 +95,17 @@ final class ExplainTests: XCTestCase {
     }
 
     func testZeroScoreHasNoShares() throws {
-        let m = try makeModel(ids: [1, 2], rows: [[0, 0], [0, 0]])
+        // item 3 gives the history a signal; item 2's score is zero
+        let m = try makeModel(ids: [1, 2, 3], rows: [[0, 0, 1], [0, 0, 0], [0, 0, 0]])
         let e = m.explain(history([1]), item: 2)
         XCTAssertEqual(e.score, 0)
         XCTAssertEqual(e.parts.count, 1)
-        XCTAssertNil(e.parts[0].share)
+        XCTAssertNil(e.parts.first?.share)
+        // without any signal (every score zero) the popularity fallback explains it, as
+        // recommend() lists it (issue 8, item 6)
+        let z = try makeModel(ids: [1, 2], rows: [[0, 0], [0, 0]])
+        XCTAssertEqual(z.explain(history([1]), item: 2).status, .coldUser)
+        XCTAssertEqual(try z.recommend(history([1]), RecommendOptions(k: 1, diversity: 0)).first?.source, "popular")
     }
 
     func testNotInModel() throws {

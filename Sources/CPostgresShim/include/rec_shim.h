@@ -83,6 +83,14 @@ int rec_plan_free(RecPlan *plan);
 /* Append one row; values must match the result columns in number and kind. */
 int rec_sink_row(RecSink *sink, int ncols, const RecValue *values);
 
+/* --- settings and memory (guc.c; no PostgreSQL call) --- */
+/* recommender.max_training_memory and recommender.max_cache_memory, in bytes. */
+int64_t rec_max_training_memory(void);
+int64_t rec_max_cache_memory(void);
+/* MemAvailable of /proc/meminfo and this process's VmHWM, in bytes; -1 when unknown. */
+int64_t rec_memory_available(void);
+int64_t rec_memory_peak(void);
+
 /* --- the Swift side (implemented with @_cdecl in RecommenderGlue) --- */
 /* The shop's rules for one recommend() call. */
 typedef struct RecRules {
@@ -98,5 +106,7 @@ int rec_swift_update(const char *model, RecSink *sink);
 int rec_swift_similar(int64_t item_id, int32_t k, double diversity, const char *model, RecSink *sink);
 /* Drop every cached model of this backend (after DROP EXTENSION, for tests). */
 void rec_swift_reset_cache(void);
+/* The models this backend has cached: model, version, items, bytes (most recently used first). */
+int rec_swift_cache_status(RecSink *sink);
 
 #endif

@@ -1,0 +1,109 @@
+/*
+ * guc.c: the extension's settings (GUCs), registered when the library is loaded, and the
+ * memory figures Swift checks its allocations against.
+ *
+ *   recommender.max_training_memory  the peak a train() or update() may use (default 4GB)
+ *   recommender.max_cache_memory     the models one backend may keep loaded (default 1GB)
+ *
+ * Both are PGC_SUSET: a limit that any role could raise for itself would protect nothing; a
+ * superuser sets them in postgresql.conf, per role or per database (ALTER ROLE ... SET), or per
+ * session (SET).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "rec_shim.h"
+
+void _PG_init(void);
+
+static int max_training_memory_kb = 4 * 1024 * 1024;   /* 4GB */
+static int max_cache_memory_kb = 1024 * 1024;          /* 1GB */
+
+void
+_PG_init(void)
+{
+    DefineCustomIntVariable("recommender.max_training_memory",
+                            "The most memory one recommender.train() or recommender.update() may use.",
+                            "Checked before the Gram matrix and the model are allocated; a training that would need more fails with SQLSTATE 54000.",
+                            &max_training_memory_kb,
+                            4 * 1024 * 1024, 1024, INT_MAX,
+                            PGC_SUSET, GUC_UNIT_KB,
+                            NULL, NULL, NULL);
+    DefineCustomIntVariable("recommender.max_cache_memory",
+                            "The most memory the models one backend keeps loaded may use.",
+                            "Least recently used models are evicted to stay under it; a single model larger than it is refused with SQLSTATE 54000.",
+                            &max_cache_memory_kb,
+                            1024 * 1024, 1024, INT_MAX,
+                            PGC_SUSET, GUC_UNIT_KB,
+                            NULL, NULL, NULL);
+    MarkGUCPrefixReserved("recommender");
+}
+
+int64_t
+rec_max_training_memory(void)
+{
+    return (int64_t) max_training_memory_kb * 1024;
+}
+
+int64_t
+rec_max_cache_memory(void)
+{
+    return (int64_t) max_cache_memory_kb * 1024;
+}
+
+/*
+ * MemAvailable from /proc/meminfo in bytes (the kernel's estimate of what can be allocated
+ * without swapping), or -1 when it cannot be read. No PostgreSQL call.
+ */
+int64_t
+rec_memory_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    int64_t out = -1;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+    {
+        long long kb;
+
+        if (strncmp(line, "MemAvailable:", 13) == 0 && sscanf(line + 13, "%lld", &kb) == 1)
+        {
+            out = (int64_t) kb * 1024;
+            break;
+        }
+    }
+    fclose(f);
+    return out;
+}
+
+/* VmHWM (the peak resident size) of this process from /proc/self/status, in bytes, or -1. */
+int64_t
+rec_memory_peak(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int64_t out = -1;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+    {
+        long long kb;
+
+        if (strncmp(line, "VmHWM:", 6) == 0 && sscanf(line + 6, "%lld", &kb) == 1)
+        {
+            out = (int64_t) kb * 1024;
+            break;
+        }
+    }
+    fclose(f);
+    return out;
+}
