@@ -18,3 +18,11 @@ CREATE POLICY readable ON recommender.model FOR ALL
 -- pg_dump keeps the version sequence's value, so versions trained after a restore are newer than
 -- the restored ones (the backends' model caches key on them).
 SELECT pg_catalog.pg_extension_config_dump('recommender.version_seq', '');
+
+-- The per-backend model cache is bounded (recommender.max_cache_memory) and can be inspected.
+CREATE FUNCTION recommender.cache_status()
+RETURNS TABLE (model text, version bigint, items integer, bytes bigint)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'rec_cache_status';
+COMMENT ON FUNCTION recommender.cache_status() IS
+  'the models cached in this session (most recently used first) and the bytes each holds; their sum stays under recommender.max_cache_memory';
