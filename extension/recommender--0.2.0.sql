@@ -1100,7 +1100,7 @@ BEGIN
       HINT = 'A time budget such as interval ''2 minutes''.';
   END IF;
   IF budget <= '0'::interval THEN
-    RAISE EXCEPTION 'budget must be positive (got %)', budget USING ERRCODE = 'invalid_parameter_value';
+    RAISE EXCEPTION 'budget must be positive (got % seconds)', extract(epoch FROM budget)::float8 USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF max_trials IS NOT NULL AND max_trials < 1 THEN
     RAISE EXCEPTION 'max_trials must be at least 1 (got %)', max_trials USING ERRCODE = 'invalid_parameter_value';

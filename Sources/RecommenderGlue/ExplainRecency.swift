@@ -10,7 +10,7 @@ func recencyDetail(_ p: Explanation.Part, lastTime: Double?) -> String {
     guard let rank = p.ageRank else { return "" }
     var out = "; "
     if let t = lastTime {
-        out += "latest event \(ago(seconds: Double(time(nil)) - t)), "
+        out += "latest event \(ago(seconds: wallClock() - t)), "
     }
     switch rank {
     case 0: out += "the user's most recent item"
@@ -19,6 +19,13 @@ func recencyDetail(_ p: Explanation.Part, lastTime: Double?) -> String {
     }
     out += "; recency weight \(formatNumber(p.recency)) (included in the weight)"
     return out
+}
+
+/// Seconds since 1970, with the fraction (the time column's units).
+func wallClock() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 func ago(seconds s: Double) -> String {
