@@ -1200,6 +1200,8 @@ BEGIN
   <<search>>
   FOREACH stage IN ARRAY stages LOOP
     EXIT search WHEN stop;
+    -- without a time column there is no order: recency and the sequential component do nothing
+    CONTINUE WHEN stage IN ('recency', 'sequence') AND m.time_column IS NULL;
     -- the candidates of this stage: a fixed list, or a line search over lambda
     f := CASE stage WHEN 'lambda' THEN 4 WHEN 'lambda_fine' THEN 1.5 ELSE 0 END;
     dir := 0; steps := 0;

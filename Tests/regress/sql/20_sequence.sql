@@ -117,6 +117,13 @@ SELECT count(*) AS trials, count(*) FILTER (WHERE chosen) AS chosen
 CREATE TEMP TABLE held AS SELECT * FROM seqshop.events WHERE event_id % 10 = 0;
 SELECT lambda, weighting, chosen IS NOT NULL AS decided
   FROM recommender.tune('seq', 'held', 'customer_id', 'product_id', lambdas => ARRAY[20, 2000]) ORDER BY trial;
+-- without a time column: a seeded random share is held out, and recency and the sequential
+-- component (which need an order) are not tried
+SELECT recommender.register('seq_notime', 'seqshop.events', 'customer_id', 'product_id');
+SELECT count(*) AS trials, bool_and(recency_half_life = 0 AND sequence_weight = 0) AS no_order_parameters,
+       count(*) FILTER (WHERE chosen) AS chosen
+  FROM recommender.tune('seq_notime', max_trials => 5);
+SELECT recommender.drop('seq_notime');
 SELECT recommender.drop('seq');
 DROP SCHEMA seqshop CASCADE;
 RESET client_min_messages;
