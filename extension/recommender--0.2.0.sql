@@ -58,7 +58,11 @@ CREATE TABLE recommender.model (
     config_stamp      bigint  NOT NULL DEFAULT nextval('recommender.version_seq'),
     version           bigint,                 -- the trained version in use; NULL: never trained
     registered_at     timestamptz NOT NULL DEFAULT now(),
-    registered_by     name NOT NULL DEFAULT current_user
+    registered_by     name NOT NULL DEFAULT current_user,
+    -- sequence-aware scoring (0.2.0; recommender.configure)
+    recency_half_life float8  NOT NULL DEFAULT 0
+                      CHECK (recency_half_life = 0 OR (recency_half_life >= 0.1 AND recency_half_life <= 1000000)),
+    sequence_weight   float8  NOT NULL DEFAULT 0 CHECK (sequence_weight >= 0 AND sequence_weight <= 1)
 );
 COMMENT ON TABLE recommender.model IS
   'registered models: which table holds interactions (and items), the parameters, and the version in use';
@@ -443,7 +447,9 @@ CREATE FUNCTION recommender.configure(
     trend_weight float8 DEFAULT NULL,
     content text DEFAULT NULL,
     content_prior float8 DEFAULT NULL,
-    keep_gram boolean DEFAULT NULL)
+    keep_gram boolean DEFAULT NULL,
+    recency_half_life float8 DEFAULT NULL,
+    sequence_weight float8 DEFAULT NULL)
 RETURNS SETOF recommender.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -490,6 +496,15 @@ BEGIN
   IF popularity_half_life IS NOT NULL AND popularity_half_life <= '0'::interval THEN
     RAISE EXCEPTION 'popularity_half_life must be positive' USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  IF recency_half_life IS NOT NULL AND NOT (recency_half_life = 0 OR (recency_half_life >= 0.1 AND recency_half_life <= 1000000)) THEN
+    RAISE EXCEPTION 'recency_half_life must be 0 (off) or between 0.1 and 1000000 (got %)', recency_half_life
+      USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'It is counted in history items: with 5, the user''s 5th most recent item counts half as much as the most recent one.';
+  END IF;
+  IF sequence_weight IS NOT NULL AND NOT (sequence_weight >= 0 AND sequence_weight <= 1) THEN
+    RAISE EXCEPTION 'sequence_weight must be in [0, 1] (got %)', sequence_weight USING ERRCODE = 'invalid_parameter_value',
+      HINT = '0 is co-occurrence alone (EASE/EDLAE); 1 is the sequential component alone; 0.2 to 0.5 are typical.';
+  END IF;
   RETURN QUERY
   UPDATE recommender.model m SET
     lambda = COALESCE(configure.lambda, m.lambda),
@@ -505,6 +520,8 @@ BEGIN
     content = COALESCE(configure.content, m.content),
     content_prior = COALESCE(configure.content_prior, m.content_prior),
     keep_gram = COALESCE(configure.keep_gram, m.keep_gram),
+    recency_half_life = COALESCE(configure.recency_half_life, m.recency_half_life),
+    sequence_weight = COALESCE(configure.sequence_weight, m.sequence_weight),
     config_stamp = nextval('recommender.version_seq')
   WHERE m.name = configure.model
   RETURNING m.*;
@@ -514,8 +531,8 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean) IS
-  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users), keep_gram (keep the Gram matrix so that update() can fold in new interactions); training-time parameters apply at the next train()';
+COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8) IS
+  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users), keep_gram (keep the Gram matrix so that update() can fold in new interactions), recency_half_life (history items weighted 0.5^(age rank / half-life) at scoring; 0 off), sequence_weight (share of the sequential item-item component, SLIT of Choi et al. 2021, in the trained weights); training-time parameters apply at the next train()';
 
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
@@ -594,6 +611,7 @@ BEGIN
                               COALESCE(', text ' || m.text_column, ''), COALESCE(', embedding ' || m.embedding_column, '')) END),
     ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s trend_weight=%s reranker=%s candidate_pool=%s content=%s content_prior=%s',
                           m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.trend_weight, m.reranker, m.candidate_pool, m.content, m.content_prior)),
+    ('sequence', format('recency_half_life=%s sequence_weight=%s', m.recency_half_life, m.sequence_weight)),
     ('trained', CASE WHEN v.version IS NULL THEN 'no' ELSE 'yes' END),
     ('version', v.version::text),
     ('trained_at', v.trained_at::text),
@@ -870,59 +888,441 @@ $$;
 COMMENT ON FUNCTION recommender.evaluate(text, regclass, text, text, text, float8, integer, float8) IS
   'precision, recall, F1 (of the mean precision and recall), NDCG, MAP and hit rate at k of recommend() against held-out interactions (relevant: relevance_column >= min_relevance, or every held-out item), plus catalog coverage, intra-list diversity by category, categories per list, novelty and popularity shares; definitions as the shared scorer evaluate.py';
 
--- Chooses lambda on a validation split: trains the model with each candidate, evaluates it on the
--- held-out relation, keeps the best (by the given metric) configured and trained, and returns
--- one row per candidate.
-CREATE FUNCTION recommender.tune(
-    model text,
-    heldout regclass,
-    user_column text,
-    item_column text,
-    relevance_column text DEFAULT NULL,
-    min_relevance float8 DEFAULT NULL,
-    lambdas float8[] DEFAULT ARRAY[50, 100, 200, 500, 1000],
-    k integer DEFAULT 10,
-    metric text DEFAULT 'ndcg')
-RETURNS TABLE (lambda float8, metric_value float8, precision_k float8, recall_k float8, ndcg_k float8, chosen boolean)
+-- One trial of recommender.tune(): configure the model with cfg (lambda, weighting, dropout,
+-- row_norm, recency_half_life, sequence_weight), train it unless only serving-time parameters
+-- changed, evaluate it on the held-out relation; returns {"v": metric, "p", "r", "n", "s": seconds}.
+CREATE FUNCTION recommender._tune_trial(target text, cfg jsonb, retrain boolean, heldout regclass,
+    user_column text, item_column text, relevance_column text, min_relevance float8, k integer, metric text)
+RETURNS jsonb
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  l float8;
-  best float8 := NULL;
-  best_value float8 := NULL;
+  t0 timestamptz := pg_catalog.clock_timestamp();
   res record;
+  old_level text := pg_catalog.current_setting('client_min_messages');
 BEGIN
-  IF lambdas IS NULL OR cardinality(lambdas) = 0 THEN
-    RAISE EXCEPTION 'lambdas must list at least one candidate' USING ERRCODE = 'invalid_parameter_value';
+  PERFORM recommender.configure(target, lambda => (cfg->>'lambda')::float8, weighting => cfg->>'weighting',
+                                dropout => (cfg->>'dropout')::float8, row_norm => (cfg->>'row_norm')::float8,
+                                recency_half_life => (cfg->>'recency_half_life')::float8,
+                                sequence_weight => (cfg->>'sequence_weight')::float8);
+  IF retrain THEN
+    -- the trials' training progress would flood the caller with NOTICEs
+    PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
+    PERFORM recommender.train(target);
+    PERFORM pg_catalog.set_config('client_min_messages', old_level, true);
+  END IF;
+  IF metric IN ('ndcg', 'precision', 'recall', 'hit_rate') THEN
+    -- the accuracy metrics alone (evaluate() computes every beyond-accuracy one too: 4x slower)
+    SELECT (x->>metric)::float8 AS v, (x->>'precision')::float8 AS p, (x->>'recall')::float8 AS r, (x->>'ndcg')::float8 AS n
+      INTO res
+      FROM recommender._tune_score(target, heldout, user_column, item_column, relevance_column, min_relevance, k) x;
+  ELSE
+    SELECT max(e.value) FILTER (WHERE e.metric = _tune_trial.metric) AS v,
+           max(e.value) FILTER (WHERE e.metric = 'precision') AS p,
+           max(e.value) FILTER (WHERE e.metric = 'recall') AS r,
+           max(e.value) FILTER (WHERE e.metric = 'ndcg') AS n
+      INTO res
+      FROM recommender.evaluate(target, heldout, user_column, item_column, relevance_column, min_relevance, k, 0) e;
+  END IF;
+  RETURN pg_catalog.jsonb_build_object('v', COALESCE(res.v, 0), 'p', res.p, 'r', res.r, 'n', res.n,
+    's', pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0));
+END
+$$;
+
+-- Precision, recall, NDCG and hit rate at k of recommend() (diversity 0) against a held-out
+-- relation, over the users with at least one relevant held-out item: the definitions of
+-- recommender.evaluate() (and of the shared scorer), without its beyond-accuracy metrics.
+CREATE FUNCTION recommender._tune_score(target text, heldout regclass, user_column text, item_column text,
+    relevance_column text, min_relevance float8, k integer)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  hrel text; hu text; hi text; relevant_expr text := 'true';
+  out jsonb;
+BEGIN
+  hrel := recommender._relation(target, heldout, heldout::text, 'held-out');
+  hu := recommender._column(target, heldout, heldout::text, user_column, 'id');
+  hi := recommender._column(target, heldout, heldout::text, item_column, 'id');
+  IF relevance_column IS NOT NULL AND min_relevance IS NOT NULL THEN
+    relevant_expr := format('(%s::pg_catalog.float8 OPERATOR(pg_catalog.>=) %s::pg_catalog.float8)',
+                            recommender._column(target, heldout, heldout::text, relevance_column, 'number'), min_relevance);
+  END IF;
+  EXECUTE format($q$
+    WITH relv AS (SELECT DISTINCT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i FROM %s
+                   WHERE %s IS NOT NULL AND %s IS NOT NULL AND COALESCE(%s, false)),
+    nrel AS (SELECT u, pg_catalog.count(*)::pg_catalog.float8 AS n FROM relv GROUP BY u),
+    lists AS (SELECT r.u, x.rank, x.item_id FROM nrel r CROSS JOIN LATERAL @extschema@.recommend(r.u, %s, 0::pg_catalog.float8, %L) x),
+    per_user AS (
+      SELECT r.u, r.n,
+             pg_catalog.count(v.i)::pg_catalog.float8 AS hits,
+             COALESCE(pg_catalog.sum(pg_catalog.ln(2::pg_catalog.float8) OPERATOR(pg_catalog./) pg_catalog.ln((l.rank OPERATOR(pg_catalog.+) 1)::pg_catalog.float8))
+                      FILTER (WHERE v.i IS NOT NULL), 0) AS dcg,
+             (SELECT pg_catalog.sum(pg_catalog.ln(2::pg_catalog.float8) OPERATOR(pg_catalog./) pg_catalog.ln((g OPERATOR(pg_catalog.+) 1)::pg_catalog.float8))
+                FROM pg_catalog.generate_series(1, LEAST(%s, r.n::pg_catalog.int4)) g) AS idcg
+        FROM nrel r LEFT JOIN lists l ON l.u OPERATOR(pg_catalog.=) r.u
+        LEFT JOIN relv v ON v.u OPERATOR(pg_catalog.=) l.u AND v.i OPERATOR(pg_catalog.=) l.item_id
+       GROUP BY r.u, r.n)
+    SELECT pg_catalog.jsonb_build_object(
+             'precision', COALESCE(pg_catalog.avg(hits OPERATOR(pg_catalog./) %s), 0),
+             'recall', COALESCE(pg_catalog.avg(hits OPERATOR(pg_catalog./) n), 0),
+             'ndcg', COALESCE(pg_catalog.avg(dcg OPERATOR(pg_catalog./) idcg), 0),
+             'hit_rate', COALESCE(pg_catalog.avg(CASE WHEN hits OPERATOR(pg_catalog.>) 0 THEN 1.0 ELSE 0.0 END), 0))
+      FROM per_user$q$,
+    hu, hi, hrel, hu, hi, relevant_expr, k, target, k, k) INTO out;
+  RETURN out;
+END
+$$;
+
+-- Candidate configurations of one stage of recommender.tune()'s search, derived from the best
+-- configuration so far. Lambda's scale depends on the weighting, dropout and row_norm, so the
+-- candidates of those stages come with rescaled lambdas (a lambda line search follows each).
+CREATE FUNCTION recommender._tune_candidates(stage text, best jsonb, has_weights boolean)
+RETURNS SETOF jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l float8 := (best->>'lambda')::float8;
+  x float8;
+  w text;
+BEGIN
+  CASE stage
+  WHEN 'recency' THEN
+    FOREACH x IN ARRAY CASE WHEN (best->>'recency_half_life')::float8 > 0
+                            THEN ARRAY[0, (best->>'recency_half_life')::float8 * 0.6, (best->>'recency_half_life')::float8 * 1.6]
+                            ELSE ARRAY[2, 5, 10, 25, 60]::float8[] END LOOP
+      RETURN NEXT best || pg_catalog.jsonb_build_object('recency_half_life', round(x::numeric, 2)::float8);
+    END LOOP;
+  WHEN 'sequence' THEN
+    FOREACH x IN ARRAY CASE WHEN (best->>'sequence_weight')::float8 > 0
+                            THEN ARRAY[(best->>'sequence_weight')::float8 - 0.1, (best->>'sequence_weight')::float8 + 0.1]
+                            ELSE ARRAY[0.25, 0.5, 0.75]::float8[] END LOOP
+      IF x >= 0 AND x <= 1 THEN
+        RETURN NEXT best || pg_catalog.jsonb_build_object('sequence_weight', round(x::numeric, 2)::float8);
+      END IF;
+    END LOOP;
+  WHEN 'weighting' THEN
+    IF has_weights THEN
+      FOREACH w IN ARRAY ARRAY['log', 'binary', 'power'] LOOP
+        CONTINUE WHEN w = best->>'weighting';
+        IF w = 'power' THEN
+          RETURN NEXT best || pg_catalog.jsonb_build_object('weighting', w, 'lambda', l / 2);
+          RETURN NEXT best || pg_catalog.jsonb_build_object('weighting', w, 'lambda', l / 8);
+        ELSE
+          RETURN NEXT best || pg_catalog.jsonb_build_object('weighting', w);
+        END IF;
+      END LOOP;
+    END IF;
+  WHEN 'dropout' THEN
+    FOREACH x IN ARRAY ARRAY[0.5, 0.75, 0.25]::float8[] LOOP
+      CONTINUE WHEN x = (best->>'dropout')::float8;
+      RETURN NEXT best || pg_catalog.jsonb_build_object('dropout', x, 'lambda', l / 8);
+      RETURN NEXT best || pg_catalog.jsonb_build_object('dropout', x, 'lambda', l / 64);
+    END LOOP;
+  WHEN 'row_norm' THEN
+    FOREACH x IN ARRAY ARRAY[0.25, 0.5]::float8[] LOOP
+      CONTINUE WHEN x = (best->>'row_norm')::float8;
+      RETURN NEXT best || pg_catalog.jsonb_build_object('row_norm', x, 'lambda', l / (4 ^ (x * 4)));
+      RETURN NEXT best || pg_catalog.jsonb_build_object('row_norm', x, 'lambda', l / (4 ^ (x * 4 + 1)));
+    END LOOP;
+  ELSE
+    RAISE EXCEPTION 'unknown tuning stage %', stage USING ERRCODE = 'internal_error';
+  END CASE;
+END
+$$;
+
+-- Chooses the model's configuration on a validation split, unattended: weighting, EDLAE dropout,
+-- row_norm, recency_half_life, sequence_weight and lambda, by coordinate search (a lambda line
+-- search, then each parameter's candidates from the best configuration so far, a lambda line
+-- search after each change of scale, and a finer second pass), within a time budget. Without a
+-- held-out relation it makes its own split of the registered interactions in temporary objects
+-- it creates under unique names and drops: each user's last items by time (a seeded random share
+-- without a time column) are held out, the rest is trained on by a temporary model. With
+-- `lambdas` it tries only those lambdas, with the rest of the configuration as it is. Keeps the
+-- best configuration configured and trained on the model, and returns one row per trial.
+CREATE FUNCTION recommender.tune(
+    model text DEFAULT 'default',
+    heldout regclass DEFAULT NULL,
+    user_column text DEFAULT NULL,
+    item_column text DEFAULT NULL,
+    relevance_column text DEFAULT NULL,
+    min_relevance float8 DEFAULT NULL,
+    lambdas float8[] DEFAULT NULL,
+    k integer DEFAULT 10,
+    metric text DEFAULT 'ndcg',
+    budget interval DEFAULT '2 minutes',
+    max_trials integer DEFAULT NULL,
+    seed integer DEFAULT 42)
+RETURNS TABLE (trial integer, lambda float8, weighting text, dropout float8, row_norm float8,
+               recency_half_life float8, sequence_weight float8, metric_value float8,
+               precision_k float8, recall_k float8, ndcg_k float8, seconds float8, chosen boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t_start timestamptz := clock_timestamp();
+  m recommender.model;
+  target text;
+  hrel regclass;
+  hu text; hi text;
+  tag text; train_name text; held_name text; pairs_name text;
+  rel text; ucol text; icol text; tcol text; order_key text;
+  stages text[];
+  stage text;
+  best jsonb; best_v float8 := NULL; best_trial integer := NULL;
+  cand jsonb; res jsonb;
+  trained_cfg jsonb := NULL;
+  tried jsonb := '{}';
+  trials jsonb := '[]';
+  n_trials integer := 0;
+  est float8 := 0; train_est float8 := 0;
+  f float8; dir float8; steps integer;
+  stop boolean := false;
+  improved boolean;
+  has_weights boolean;
+BEGIN
+  IF model IS NULL THEN
+    RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF metric IS NULL THEN
+    RAISE EXCEPTION 'metric must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Choose precision, recall, f1, ndcg, map or hit_rate (default ndcg).';
   END IF;
   IF metric NOT IN ('precision', 'recall', 'f1', 'ndcg', 'map', 'hit_rate') THEN
     RAISE EXCEPTION 'metric must be precision, recall, f1, ndcg, map or hit_rate (got "%")', metric
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  CREATE TEMP TABLE IF NOT EXISTS rec_tune_results (l float8, v float8, p float8, r float8, n float8);
-  TRUNCATE rec_tune_results;
-  FOREACH l IN ARRAY lambdas LOOP
-    PERFORM recommender.configure(model, lambda => l);
-    PERFORM recommender.train(model);
-    SELECT max(e.value) FILTER (WHERE e.metric = tune.metric) AS v,
-           max(e.value) FILTER (WHERE e.metric = 'precision') AS p,
-           max(e.value) FILTER (WHERE e.metric = 'recall') AS r,
-           max(e.value) FILTER (WHERE e.metric = 'ndcg') AS n
-      INTO res
-      FROM recommender.evaluate(model, heldout, user_column, item_column, relevance_column, min_relevance, k, 0) e;
-    INSERT INTO rec_tune_results VALUES (l, res.v, res.p, res.r, res.n);
-    RAISE NOTICE 'recommender.tune: lambda % -> % %', l, metric, round(res.v::numeric, 4);
-    IF best_value IS NULL OR res.v > best_value THEN best := l; best_value := res.v; END IF;
+  IF lambdas IS NOT NULL THEN
+    IF cardinality(lambdas) = 0 THEN
+      RAISE EXCEPTION 'lambdas must list at least one candidate' USING ERRCODE = 'invalid_parameter_value',
+        HINT = 'Leave lambdas out (NULL) to let tune() search the whole configuration.';
+    END IF;
+    IF array_position(lambdas, NULL) IS NOT NULL THEN
+      RAISE EXCEPTION 'lambdas must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(lambdas) c(l) WHERE NOT (c.l > 0 AND c.l < 'infinity'::float8)) THEN
+      RAISE EXCEPTION 'every lambda must be a finite number > 0 (got %)', lambdas USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+  END IF;
+  IF budget IS NULL THEN
+    RAISE EXCEPTION 'budget must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'A time budget such as interval ''2 minutes''.';
+  END IF;
+  IF budget <= '0'::interval THEN
+    RAISE EXCEPTION 'budget must be positive (got % seconds)', extract(epoch FROM budget)::float8 USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF max_trials IS NOT NULL AND max_trials < 1 THEN
+    RAISE EXCEPTION 'max_trials must be at least 1 (got %)', max_trials USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF k IS NULL OR seed IS NULL THEN
+    RAISE EXCEPTION 'k and seed must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF k <= 0 OR k > 10000 THEN
+    RAISE EXCEPTION 'k must be between 1 and 10000 (got %)', k USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT * INTO m FROM recommender.model mm WHERE mm.name = tune.model;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object',
+      HINT = 'recommender.list() shows the registered models; recommender.register() adds one.';
+  END IF;
+  PERFORM recommender._model_sql(m.name);     -- a clear error now if the registration is broken
+  has_weights := m.weight_column IS NOT NULL OR m.event_column IS NOT NULL;
+
+  IF heldout IS NOT NULL THEN
+    target := m.name; hrel := heldout;
+    hu := COALESCE(user_column, m.user_column); hi := COALESCE(item_column, m.item_column);
+  ELSE
+    IF user_column IS NOT NULL OR item_column IS NOT NULL THEN
+      RAISE EXCEPTION 'user_column and item_column name columns of a held-out relation, and none was given'
+        USING ERRCODE = 'invalid_parameter_value',
+        HINT = 'Without heldout, tune() splits the registered interactions itself; leave the columns out.';
+    END IF;
+    -- unique names for this call's own temporary objects
+    LOOP
+      tag := format('%s_%s', pg_backend_pid(), nextval('recommender.version_seq'));
+      target := '_tune_' || tag;
+      train_name := 'rec_tune_' || tag || '_train';
+      held_name := 'rec_tune_' || tag || '_heldout';
+      pairs_name := 'rec_tune_' || tag || '_pairs';
+      EXIT WHEN to_regclass('pg_temp.' || quote_ident(train_name)) IS NULL
+            AND to_regclass('pg_temp.' || quote_ident(held_name)) IS NULL
+            AND to_regclass('pg_temp.' || quote_ident(pairs_name)) IS NULL
+            AND NOT EXISTS (SELECT 1 FROM recommender.model mm WHERE mm.name = target);
+    END LOOP;
+    rel := recommender._relation(m.name, m.interactions, m.interactions_name, 'interactions');
+    ucol := recommender._column(m.name, m.interactions, m.interactions_name, m.user_column, 'id');
+    icol := recommender._column(m.name, m.interactions, m.interactions_name, m.item_column, 'id');
+    IF m.time_column IS NOT NULL THEN
+      tcol := recommender._column(m.name, m.interactions, m.interactions_name, m.time_column, 'time');
+      order_key := format('pg_catalog.min(%s)', tcol);
+    ELSE
+      order_key := format('pg_catalog.hashint8extended(%s::pg_catalog.int8, %s) OPERATOR(pg_catalog.#) pg_catalog.hashint8extended(%s::pg_catalog.int8, %s)',
+                          ucol, seed, icol, seed + 1);
+    END IF;
+    -- held out: per user with at least 3 items, the last 20% of the items (1 to 10) by first
+    -- interaction time, or a random 20% without times; at most 3000 users (a seeded sample)
+    EXECUTE format($q$
+      CREATE TEMP TABLE %I AS
+      SELECT y.u, y.i FROM (
+        SELECT x.u, x.i, pg_catalog.row_number() OVER (PARTITION BY x.u ORDER BY x.key DESC, x.i DESC) AS rn,
+               pg_catalog.count(*) OVER (PARTITION BY x.u) AS n
+          FROM (SELECT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i, %s AS key FROM %s
+                 WHERE %s IS NOT NULL AND %s IS NOT NULL GROUP BY 1, 2) x) y
+       WHERE y.n OPERATOR(pg_catalog.>=) 3
+         AND y.rn OPERATOR(pg_catalog.<=) LEAST(10, GREATEST(1, (y.n OPERATOR(pg_catalog./) 5)))
+         AND y.u IN (SELECT z.u FROM (SELECT DISTINCT %s::pg_catalog.int8 AS u FROM %s WHERE %s IS NOT NULL) z
+                      ORDER BY pg_catalog.hashint8extended(z.u, %s), z.u LIMIT 3000)$q$,
+      pairs_name, ucol, icol, order_key, rel, ucol, icol, ucol, rel, ucol, seed);
+    EXECUTE format('CREATE TEMP TABLE %I AS SELECT s.* FROM %s s WHERE NOT EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.u OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8 AND p.i OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8)',
+                   train_name, rel, pairs_name, ucol, icol);
+    EXECUTE format('CREATE TEMP TABLE %I AS SELECT s.* FROM %s s WHERE EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.u OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8 AND p.i OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8)',
+                   held_name, rel, pairs_name, ucol, icol);
+    EXECUTE format('CREATE INDEX ON pg_temp.%I (%s)', train_name, ucol);
+    EXECUTE format('ANALYZE pg_temp.%I', train_name);
+    EXECUTE format('ANALYZE pg_temp.%I', held_name);
+    hrel := ('pg_temp.' || quote_ident(held_name))::regclass;
+    hu := m.user_column; hi := m.item_column;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = hrel AND c.reltuples > 0) THEN
+      RAISE EXCEPTION 'model "%" has too little data to tune: no user has 3 or more items to hold some out', m.name
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+        HINT = 'Pass a validation split yourself (heldout => ...), or configure the model by hand.';
+    END IF;
+    PERFORM recommender.register(target, ('pg_temp.' || quote_ident(train_name))::regclass, m.user_column, m.item_column,
+                                 m.weight_column, m.time_column, m.event_column, m.event_weights,
+                                 m.items::regclass, m.item_id_column, m.category_column, m.title_column,
+                                 m.text_column, m.embedding_column);
+    PERFORM recommender.configure(target, max_items => m.max_items, popularity_half_life => m.popularity_half_life,
+                                  reranker => m.reranker, candidate_pool => m.candidate_pool, weight_power => m.weight_power,
+                                  trend_weight => m.trend_weight, content => m.content, content_prior => m.content_prior,
+                                  keep_gram => false);
+  END IF;
+
+  best := jsonb_build_object('lambda', m.lambda, 'weighting', m.weighting, 'dropout', m.dropout, 'row_norm', m.row_norm,
+                             'recency_half_life', m.recency_half_life, 'sequence_weight', m.sequence_weight);
+  IF lambdas IS NOT NULL THEN
+    stages := ARRAY['lambdas'];
+  ELSE
+    stages := ARRAY['start', 'lambda', 'recency', 'sequence', 'weighting', 'lambda', 'dropout', 'lambda',
+                    'row_norm', 'lambda', 'recency', 'sequence', 'lambda_fine'];
+  END IF;
+
+  <<search>>
+  FOREACH stage IN ARRAY stages LOOP
+    EXIT search WHEN stop;
+    -- without a time column there is no order: recency and the sequential component do nothing
+    CONTINUE WHEN stage IN ('recency', 'sequence') AND m.time_column IS NULL;
+    -- the candidates of this stage: a fixed list, or a line search over lambda
+    f := CASE stage WHEN 'lambda' THEN 4 WHEN 'lambda_fine' THEN 1.5 ELSE 0 END;
+    dir := 0; steps := 0;
+    LOOP
+      IF stage = 'start' THEN
+        cand := best;
+      ELSIF stage = 'lambdas' THEN
+        EXIT WHEN steps >= cardinality(lambdas);
+        cand := best || jsonb_build_object('lambda', lambdas[steps + 1]);
+      ELSIF f > 0 THEN
+        -- line search: try both directions first, then keep going the way that improved
+        EXIT WHEN steps >= 6;
+        IF dir = 0 THEN
+          cand := best || jsonb_build_object('lambda', round(((best->>'lambda')::float8 * f)::numeric, 6)::float8);
+          IF tried ? cand::text THEN
+            cand := best || jsonb_build_object('lambda', round(((best->>'lambda')::float8 / f)::numeric, 6)::float8);
+            dir := -1;
+          END IF;
+        ELSE
+          cand := best || jsonb_build_object('lambda', round(((best->>'lambda')::float8 * (f ^ dir))::numeric, 6)::float8);
+        END IF;
+        EXIT WHEN tried ? cand::text OR (cand->>'lambda')::float8 <= 0;
+      END IF;
+      -- fixed-list stages go through their candidates below
+      IF stage IN ('recency', 'sequence', 'weighting', 'dropout', 'row_norm') THEN
+        FOR cand IN SELECT c FROM recommender._tune_candidates(stage, best, has_weights) c LOOP
+          CONTINUE WHEN tried ? cand::text;
+          IF (max_trials IS NOT NULL AND n_trials >= max_trials)
+             OR (n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start) + est + train_est > extract(epoch FROM budget)) THEN
+            stop := true; EXIT search;
+          END IF;
+          res := recommender._tune_trial(target, cand, trained_cfg IS NULL OR (trained_cfg - 'recency_half_life') <> (cand - 'recency_half_life'),
+                                         hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
+          IF trained_cfg IS NULL OR (trained_cfg - 'recency_half_life') <> (cand - 'recency_half_life') THEN
+            train_est := greatest(train_est, (res->>'s')::float8); END IF;
+          trained_cfg := cand;
+          n_trials := n_trials + 1;
+          est := greatest(est, (res->>'s')::float8);
+          tried := tried || jsonb_build_object(cand::text, res);
+          trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
+          RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % sequence_weight % -> % %',
+            n_trials, stage, cand->>'lambda', cand->>'weighting', cand->>'dropout', cand->>'row_norm',
+            cand->>'recency_half_life', cand->>'sequence_weight', metric, round((res->>'v')::numeric, 4);
+          IF best_v IS NULL OR (res->>'v')::float8 > best_v THEN
+            best := cand; best_v := (res->>'v')::float8; best_trial := n_trials;
+          END IF;
+        END LOOP;
+        EXIT;
+      END IF;
+      IF NOT (tried ? cand::text) THEN
+        IF (max_trials IS NOT NULL AND n_trials >= max_trials)
+           OR (n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start) + est + train_est > extract(epoch FROM budget)) THEN
+          stop := true; EXIT search;
+        END IF;
+        res := recommender._tune_trial(target, cand, trained_cfg IS NULL OR (trained_cfg - 'recency_half_life') <> (cand - 'recency_half_life'),
+                                       hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
+        IF trained_cfg IS NULL OR (trained_cfg - 'recency_half_life') <> (cand - 'recency_half_life') THEN
+          train_est := greatest(train_est, (res->>'s')::float8); END IF;
+        trained_cfg := cand;
+        n_trials := n_trials + 1;
+        est := greatest(est, (res->>'s')::float8);
+        tried := tried || jsonb_build_object(cand::text, res);
+        trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
+        RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % sequence_weight % -> % %',
+          n_trials, stage, cand->>'lambda', cand->>'weighting', cand->>'dropout', cand->>'row_norm',
+          cand->>'recency_half_life', cand->>'sequence_weight', metric, round((res->>'v')::numeric, 4);
+        improved := best_v IS NULL OR (res->>'v')::float8 > best_v;
+        IF improved THEN
+          best := cand; best_v := (res->>'v')::float8; best_trial := n_trials;
+        END IF;
+      ELSE
+        improved := false;
+      END IF;
+      steps := steps + 1;
+      EXIT WHEN stage = 'start';
+      IF f > 0 THEN
+        IF dir = 0 THEN
+          -- first probe went up (x f): if it did not help, probe down next
+          IF improved THEN dir := 1; ELSE dir := -1; END IF;
+        ELSIF NOT improved THEN
+          EXIT;
+        END IF;
+      END IF;
+    END LOOP;
   END LOOP;
-  PERFORM recommender.configure(model, lambda => best);
-  PERFORM recommender.train(model);
-  RETURN QUERY SELECT t.l, t.v, t.p, t.r, t.n, t.l = best FROM rec_tune_results t ORDER BY t.l;
-  DROP TABLE rec_tune_results;
+
+  -- the chosen configuration, on the model itself, trained
+  PERFORM recommender.configure(m.name, lambda => (best->>'lambda')::float8, weighting => best->>'weighting',
+                                dropout => (best->>'dropout')::float8, row_norm => (best->>'row_norm')::float8,
+                                recency_half_life => (best->>'recency_half_life')::float8,
+                                sequence_weight => (best->>'sequence_weight')::float8);
+  PERFORM recommender.train(m.name);
+  IF heldout IS NULL THEN
+    PERFORM recommender.drop(target);
+    EXECUTE format('DROP TABLE pg_temp.%I, pg_temp.%I, pg_temp.%I', train_name, held_name, pairs_name);
+  END IF;
+  RAISE NOTICE 'recommender.tune: % trials in % s; chosen trial %: % %', n_trials,
+    round(extract(epoch FROM clock_timestamp() - t_start)::numeric, 1), best_trial, metric, round(best_v::numeric, 4);
+  RETURN QUERY
+    SELECT (t->>'trial')::integer, (t->>'lambda')::float8, t->>'weighting', (t->>'dropout')::float8, (t->>'row_norm')::float8,
+           (t->>'recency_half_life')::float8, (t->>'sequence_weight')::float8, (t->>'v')::float8,
+           (t->>'p')::float8, (t->>'r')::float8, (t->>'n')::float8, (t->>'s')::float8,
+           (t->>'trial')::integer = best_trial
+      FROM jsonb_array_elements(trials) t
+     ORDER BY 1;
 END
 $$;
-COMMENT ON FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text) IS
-  'try each lambda on a validation split (train, evaluate), keep the best one configured and trained, and report the metric per candidate';
+COMMENT ON FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text, interval, integer, integer) IS
+  'choose the model''s configuration on a validation split (weighting, dropout, row_norm, recency_half_life, sequence_weight, lambda) within a time budget; without heldout it holds out each user''s last items itself (temporary objects it drops); with lambdas it tries only those lambdas; keeps the best configured and trained and returns one row per trial';
 
 -- ---------------------------------------------------------------------------------------------
 -- What applications call

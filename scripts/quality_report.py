@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Scores the quality benchmark's lists with the shared scorer and prints our rows beside the
-peers' rows from PEERS.md. Usage: quality_report.py OUT_DIR SHARED_DIR"""
+peers' rows from PEERS.md. Usage: quality_report.py OUT_DIR SHARED_DIR [random|temporal]"""
 import os
 import re
 import sys
 
 out, shared = sys.argv[1], sys.argv[2]
+name_split = sys.argv[3] if len(sys.argv) > 3 else "random"
 sys.path.insert(0, os.path.join(shared, "eval"))
 import evaluate  # noqa: E402  (the shared scorer)
 
-split = os.path.join(shared, "eval", "splits", "random")
+split = os.path.join(shared, "eval", "splits", name_split)
+recs = os.path.join(shared, "eval", "recs", name_split)
 ev = evaluate.Evaluator.from_split_dir(split)
 DS = ["0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "1"]
 
@@ -48,13 +50,14 @@ for d in DS:
     r10 = score(os.path.join(out, f"ours_k10_d{d}.csv"))
     r20 = score(os.path.join(out, f"ours_k20_d{d}.csv"))
     res[d] = (r10, r20)
-ease = score(os.path.join(shared, "eval", "recs", "random", "EASE.csv"))
-als = score(os.path.join(shared, "eval", "recs", "random", "ALS.csv"))
+ease = score(os.path.join(recs, "EASE.csv"))
+als = score(os.path.join(recs, "ALS.csv"))
+extra_peers = [(n, score(os.path.join(recs, n + ".csv"))) for n in ("SLIST", "EASE-decay") if os.path.exists(os.path.join(recs, n + ".csv"))]
 
 f = lambda x: f"{x:.4f}"
-print("## Quality on MovieLens-100k (random split, relevant = rating >= 4)\n")
+print(f"## Quality on MovieLens-100k ({name_split} split, relevant = rating >= 4)\n")
 print(open(os.path.join(out, "train.txt")).read().strip().splitlines()[-1:] and "")
-for k, title in ((10, "**random split, relevant = test rating >= 4, @10**"), (20, "**random split, relevant = test rating >= 4, @20**")):
+for k, title in ((10, f"**{name_split} split, relevant = test rating >= 4, @10**"), (20, f"**{name_split} split, relevant = test rating >= 4, @20**")):
     peers, header = peers_table(title)
     cols = ["P", "R", "NDCG", "MAP", "HR", "Cov", "ILD", "Genres", "Nov", "PopOnly"]
     print(f"| method | " + " | ".join(f"{c}@{k}" for c in cols) + " |")
@@ -62,6 +65,12 @@ for k, title in ((10, "**random split, relevant = test rating >= 4, @10**"), (20
     for name in ("Popularity", "ItemKNN-BM25", "ALS", "EASE"):
         if name in peers:
             print(f"| {name} (peer) | " + " | ".join(peers[name].get(f"{c}@{k}", "") for c in cols) + " |")
+    for name, r in extra_peers:
+        m = r[k]
+        print(f"| {name} (peer, lists scored here) | " + " | ".join(
+            f"{v:.3f}" if c in ("Cov", "ILD") else (f"{v:.2f}" if c in ("Genres", "Nov") else f"{v:.4f}")
+            for c, v in zip(cols, [m["precision"], m["recall"], m["ndcg"], m["map"], m["hit_rate"], m["catalog_coverage"], m["ild"],
+                                   m["genre_coverage"], m["novelty"], m["pop_only_lists"]])) + " |")
     m = res["0"][0 if k == 10 else 1][k]
     vals = [m["precision"], m["recall"], m["ndcg"], m["map"], m["hit_rate"], m["catalog_coverage"], m["ild"],
             m["genre_coverage"], m["novelty"], m["pop_only_lists"]]
@@ -73,7 +82,7 @@ for k, title in ((10, "**random split, relevant = test rating >= 4, @10**"), (20
 print("Paired per-user difference (ours - peer), mean +- SE, t, users better/worse:\n")
 print("| vs | NDCG@10 | t | better/worse | NDCG@20 | t | Recall@20 diff | t |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for name, peer in (("EASE", ease), ("ALS", als)):
+for name, peer in [("EASE", ease), ("ALS", als)] + extra_peers:
     a10 = evaluate.paired_difference(res["0"][0], peer, 10)
     a20 = evaluate.paired_difference(res["0"][1], peer, 20)
     r20 = evaluate.paired_difference(res["0"][1], peer, 20, metric="recall")
@@ -91,7 +100,7 @@ for d in DS:
     print(f"| {d} | {a['ndcg']:.4f} | {a['precision']:.4f} | {a['recall']:.4f} | {a['ild']:.3f} | {a['genre_coverage']:.2f} | "
           f"{a['catalog_coverage']:.3f} | {a['novelty']:.2f} | {a['pop_only_lists']:.3f} | {b['ndcg']:.4f} | {b['recall']:.4f} | {b['ild']:.3f} | {b['genre_coverage']:.2f} |")
 print()
-rer, _ = peers_table("Diversity re-ranking of EASE")
+rer, _ = peers_table(f"Diversity re-ranking of EASE (top-100 EASE candidates, {name_split} split")
 print("Peers' re-rankers (PEERS.md) and our NDCG@10 at the same ILD@10 (linear interpolation on our curve):\n")
 print("| re-ranker | ILD@10 | NDCG@10 | ours at that ILD | ours - peer |")
 print("|---|---:|---:|---:|---:|")
@@ -125,6 +134,19 @@ mono = all(b[1] >= a[1] - 1e-9 for a, b in zip(curve, curve[1:]))
 print(f"\ncurve: {'on or above' if below == 0 else 'BELOW'} the peers at {len(rer) - below} of {len(rer)} points, above at {beat}; "
       f"ILD monotone in diversity: {'yes' if mono else 'NO'}; ILD range {curve[0][1]:.3f} .. {curve[-1][1]:.3f}")
 print()
+# What each idea bought on the test split: the chosen configuration without recency weighting,
+# without the sequential component, and without both (lists abl_*.csv, written by quality.sh).
+abl = [(n, os.path.join(out, f"abl_{n}.csv")) for n in ("chosen", "no_recency", "no_sequence", "neither")]
+abl = [(n, p) for n, p in abl if os.path.exists(p)]
+if abl:
+    print("Ablation on the test split (the chosen configuration with parts switched off; paired NDCG@10 vs EASE):\n")
+    print("| configuration | NDCG@10 | R@20 | NDCG@10 - EASE (SE, t) |")
+    print("|---|---:|---:|---:|")
+    for n, p in abl:
+        r = score(p)
+        d = evaluate.paired_difference(r, ease, 10)
+        print(f"| {n} | {r[10]['ndcg']:.4f} | {r[20]['recall']:.4f} | {d['mean_diff']:+.4f} +- {d['se']:.4f} ({d['t']:.1f}) |")
+    print()
 print(open(os.path.join(out, "explanations.txt")).read().strip())
 
 # The SQL evaluation function against the shared scorer on the same lists (k = 10, d = 0).

@@ -20,6 +20,10 @@ public struct Explanation: Equatable {
         /// The part of the contribution that comes from content similarity (0 when the item is
         /// scored collaboratively only).
         public var contentContribution: Double = 0
+        /// The recency factor the item's value was multiplied by (1 without recency weighting),
+        /// and its age rank (0 = the user's most recent item; nil without recency weighting).
+        public var recency: Double = 1
+        public var ageRank: Int? = nil
         public init(itemId: Int64, contribution: Double, share: Double?, value: Double, contentContribution: Double = 0) {
             self.itemId = itemId; self.contribution = contribution; self.share = share; self.value = value
             self.contentContribution = contentContribution
@@ -88,7 +92,9 @@ extension ItemModel {
                 c = r.total; ct = r.content
             }
             total += c
-            parts.append(.init(itemId: e.itemId, contribution: c, share: nil, value: e.value, contentContribution: ct))
+            var part = Explanation.Part(itemId: e.itemId, contribution: c, share: nil, value: e.value, contentContribution: ct)
+            if let r = h.recency[e.itemId] { part.recency = r.factor; part.ageRank = r.rank }
+            parts.append(part)
         }
         for p in parts.indices { parts[p].share = total != 0 ? parts[p].contribution / total : nil }
         parts.sort { abs($0.contribution) != abs($1.contribution) ? abs($0.contribution) > abs($1.contribution) : $0.itemId < $1.itemId }

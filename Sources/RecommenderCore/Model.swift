@@ -55,6 +55,8 @@ public final class ItemModel: @unchecked Sendable {
     public let maxAbsWeight: Float
     /// Category names by category id (as stored at training), for the `category` rule.
     public var categoryNames: [String] = []
+    /// The weight of the sequential component blended into `weights` at training (0: none).
+    public var sequenceWeight: Double = 0
 
     public var count: Int { itemIds.count }
 
@@ -153,11 +155,21 @@ public struct History {
     public private(set) var totals: [Int64: Double] = [:]
     public private(set) var order: [Int64] = []
     public private(set) var eventCounts: [Int64: Int] = [:]
+    /// item id -> latest event time (seconds since 1970; nil when the item's events have none)
+    public private(set) var lastTime: [Int64: Double?] = [:]
+    /// Recency weighting at scoring (see `Recency`): half-life in history positions, 0 = off.
+    public var recencyHalfLife: Double = 0
     public init() {}
-    public mutating func add(item: Int64, weight: Double) {
+    public mutating func add(item: Int64, weight: Double, time: Double? = nil) {
         if totals[item] == nil { order.append(item) }
         totals[item, default: 0] += weight
         eventCounts[item, default: 0] += 1
+        let t = (time?.isFinite ?? false) ? time : nil
+        if let old = lastTime[item] {
+            if let tt = t, old.map({ tt > $0 }) ?? true { lastTime[item] = tt }
+        } else {
+            lastTime[item] = .some(t)
+        }
     }
     public var isEmpty: Bool { totals.isEmpty }
     public var items: Set<Int64> { Set(order) }
@@ -168,6 +180,8 @@ public struct ScoredHistory {
     public var entries: [(index: Int32, itemId: Int64, value: Double)] = []
     public var unknownItems: [Int64] = []
     public var seen: Set<Int32> = []
+    /// Per scored item: its age rank and the recency factor its value was multiplied by.
+    public var recency: [Int64: (rank: Int, factor: Double)] = [:]
 }
 
 public struct Recommendation: Equatable {
@@ -237,11 +251,17 @@ public func validate(k: Int, diversity: Double) throws {
 extension ItemModel {
     public func prepare(_ history: History) -> ScoredHistory {
         var h = ScoredHistory()
+        let ranks = history.recencyHalfLife > 0 ? Recency.ageRanks(history.lastTime) : [:]
         for item in history.order {
             guard let total = history.totals[item] else { continue }
             if let i = index[item] {
                 h.seen.insert(i)
-                let v = transform.apply(total)
+                var v = transform.apply(total)
+                if let r = ranks[item] {
+                    let f = Recency.weight(ageRank: r, halfLife: history.recencyHalfLife)
+                    h.recency[item] = (r, f)
+                    v *= f
+                }
                 if v > 0 && v.isFinite { h.entries.append((i, item, v)) }
             } else {
                 h.unknownItems.append(item)

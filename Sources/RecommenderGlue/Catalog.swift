@@ -11,6 +11,7 @@ struct ModelRow {
     var candidatePool: Int
     var hasEmbedding: Bool
     var contentPrior: Double
+    var recencyHalfLife: Double = 0
 }
 
 struct ModelSQL {
@@ -40,7 +41,7 @@ enum Catalog {
     /// The model a call means: the named one, else "default", else the only one there is.
     static func resolve(_ requested: String?) throws -> ModelRow {
         let cursor = try Cursor("""
-            SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior
+            SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior, recency_half_life
               FROM recommender.model
              WHERE $1::pg_catalog.text IS NULL OR name OPERATOR(pg_catalog.=) $1::pg_catalog.text
              ORDER BY name OPERATOR(pg_catalog.=) 'default' DESC, name LIMIT 2
@@ -54,7 +55,8 @@ enum Catalog {
                                  reranker: Reranker(rawValue: try cursor.text(r, 3) ?? "coverage") ?? .coverage,
                                  candidatePool: Int(try cursor.int4(r, 4) ?? 100),
                                  hasEmbedding: try cursor.bool(r, 5) ?? false,
-                                 contentPrior: try cursor.float8(r, 6) ?? 0))
+                                 contentPrior: try cursor.float8(r, 6) ?? 0,
+                                 recencyHalfLife: try cursor.float8(r, 7) ?? 0))
         }
         if rows.isEmpty {
             // Hidden by row security? Then say "permission denied", as PostgreSQL would for the table.
@@ -157,6 +159,7 @@ enum Catalog {
         var power = 1.0, scale = 1.0
         var total = 0, cdims = 0
         var beta = 0.0
+        var sequenceWeight = 0.0
         let meta = try Cursor("""
             SELECT items, params->>'weighting', (params->>'similarity_dims')::pg_catalog.int4,
                    (params->>'has_categories')::pg_catalog.bool,
@@ -164,7 +167,8 @@ enum Catalog {
                    COALESCE((params->>'weight_scale')::pg_catalog.float8, 1),
                    COALESCE((params->>'catalog_items')::pg_catalog.int4, items),
                    COALESCE((params->>'content_dims')::pg_catalog.int4, 0),
-                   COALESCE((params->>'content_beta')::pg_catalog.float8, 0)
+                   COALESCE((params->>'content_beta')::pg_catalog.float8, 0),
+                   COALESCE((params->>'sequence_weight')::pg_catalog.float8, 0)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -179,6 +183,7 @@ enum Catalog {
             total = Int(try meta.int4(r, 6) ?? 0)
             cdims = Int(try meta.int4(r, 7) ?? 0)
             beta = try meta.float8(r, 8) ?? 0
+            sequenceWeight = try meta.float8(r, 9) ?? 0
         }
         try meta.close()
         guard found else {
@@ -259,6 +264,7 @@ enum Catalog {
                              content: cdims > 0 ? ContentVectors(dims: cdims, vectors: cvec, present: cpresent, beta: beta,
                                                                  prior: contentPrior, users: users) : nil)
         model.categoryNames = names
+        model.sequenceWeight = sequenceWeight
         return model
     }
 
@@ -280,6 +286,7 @@ enum Catalog {
     private static func readHistory(_ sql: ModelSQL, model m: ModelRow, user: Int64) throws -> History {
         setHint(for: m)
         var h = History()
+        h.recencyHalfLife = m.recencyHalfLife
         let c = try Cursor(sql.history, [.int8(user)])
         defer { try? c.close() }
         try c.forEachRow { r in
@@ -289,7 +296,7 @@ enum Catalog {
             }
             let w = try c.float8(r, 1) ?? 0
             try validateWeight(w, "the interaction of user \(user) with item \(item)")
-            h.add(item: item, weight: w)
+            h.add(item: item, weight: w, time: try c.float8(r, 2))
         }
         return h
     }

@@ -103,7 +103,7 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
         let verdict: String
         switch e.status {
         case .recommendable:
-            let how: String
+            var how: String
             if e.contentBlend >= 1 {
                 how = "; the item had no interactions when the model was trained, so it is scored by content similarity (title, description, categories or embedding) to the user's own items below"
             } else if e.contentBlend > 0 {
@@ -111,6 +111,7 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
             } else {
                 how = "; the score is the sum of the contributions of the user's own items below"
             }
+            how += sequenceNote(m, im)
             verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userId) can be recommended" + how
         case .inHistory:
             verdict = "not recommendable: item \(itemId) is already in the history of user \(userId) (recommend() leaves such items out)"
@@ -129,6 +130,7 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
         for p in e.parts {
             let events = history.eventCounts[p.itemId] ?? 0
             var detail = "in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))"
+            detail += recencyDetail(p, lastTime: history.lastTime[p.itemId] ?? nil)
             if p.contentContribution != 0 {
                 let about = titles[itemId].map { "\"\($0)\"" } ?? "item \(itemId)"
                 let with = titles[p.itemId].map { "\"\($0)\"" } ?? "this item"

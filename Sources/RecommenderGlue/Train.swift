@@ -44,6 +44,7 @@ struct TrainParams {
     var trendWeight = 0.5
     var maxItems = 10000
     var halfLife = 14.0 * 86400
+    var sequenceWeight = 0.0
 }
 
 func floatBytes(_ a: ArraySlice<Float>) -> [UInt8] {
@@ -64,7 +65,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         var p = TrainParams()
         let pc = try Cursor("""
             SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8,
-                   weight_power, dropout, row_norm, trend_weight, keep_gram
+                   weight_power, dropout, row_norm, trend_weight, keep_gram, sequence_weight
               FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1
             """, [.text(m.name)])
         try pc.forEachRow { r in
@@ -77,6 +78,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             p.rowNorm = try pc.float8(r, 6) ?? p.rowNorm
             p.trendWeight = try pc.float8(r, 7) ?? p.trendWeight
             p.keepGram = try pc.bool(r, 8) ?? false
+            p.sequenceWeight = try pc.float8(r, 9) ?? 0
         }
         try pc.close()
         Backend.sql[m.name] = nil          // validate the registration afresh
@@ -86,6 +88,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         // 1. interactions
         try PG.notice("recommender: training model \"\(m.name)\": reading interactions")
         var b = InteractionMatrixBuilder(maxItems: p.maxItems)
+        var seq = SequenceCollector()
         let c = try Cursor(sql.train)
         try c.forEachRow(batch: 10000) { r in
             guard let u = try c.int8(r, 0) else {
@@ -101,6 +104,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             let t = try c.float8(r, 3)
             try ModelValidation.checkTime(t, user: u, item: i, model: m.name, column: { timeColumnName(m.name) })
             try b.add(user: u, item: i, weight: w, time: t)
+            if p.sequenceWeight > 0 { seq.add(user: u, item: i, weight: w, time: t) }
         }
         try c.close()
         guard b.itemCount > 0 else {
@@ -148,8 +152,12 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         let sim = hasCategories ? [] : EASE.similarityVectors(gram: g, n: n, dims: dims)
         try PG.interrupt()
         try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
-        let weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
+        var gramTrace = 0.0
+        for i in 0..<n { gramTrace += g[i * n + i] }
+        var weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
         g = []
+        let sequenceScale = try blendSequence(into: &weights, params: p, builder: b, collector: seq, transform: transform,
+                                              gramTrace: gramTrace, n: n)
         try ModelValidation.checkWeights(weights, model: m.name, weighting: p.weighting)
         let users = b.itemUserCounts()
         let (pop, trend) = b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight)
@@ -181,6 +189,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             "\"row_norm\": \(p.rowNorm)",
             "\"trend_weight\": \(p.trendWeight)",
             "\"max_items\": \(p.maxItems)",
+            "\"sequence_weight\": \(sequenceScale == nil ? 0 : p.sequenceWeight)",
+            "\"sequence_scale\": \(sequenceScale ?? 0)",
             "\"popularity_half_life_seconds\": \(p.halfLife)",
             "\"has_categories\": \(hasCategories)",
             "\"similarity_dims\": \(dims)",

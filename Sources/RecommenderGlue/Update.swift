@@ -47,6 +47,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             maxItems = Int(try pc.int4(r, 9) ?? 10000)
         }
         try pc.close()
+        try refuseSequential(model: m.name, version: oldVersion)
         guard keep else {
             throw RecError.objectState("model \"\(m.name)\" was trained without keeping its Gram matrix",
                                        hint: "SELECT recommender.configure('\(m.name)', keep_gram => true); then train once; later updates fold new interactions in.")

@@ -1,0 +1,43 @@
+// The sequential component at training (see RecommenderCore/Sequence.swift): built from each
+// user's time-ordered history and blended into the EASE/EDLAE weights, so that the stored model
+// stays one item-item matrix.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPostgresShim
+import RecommenderCore
+
+/// Blends the sequential component into `weights` when the model asks for it (sequence_weight > 0)
+/// and the data has times. Returns the scale c applied to B_seq, or nil when nothing was blended.
+func blendSequence(into weights: inout [Float], params p: TrainParams, builder b: InteractionMatrixBuilder,
+                   collector seq: SequenceCollector, transform: ValueTransform, gramTrace: Double, n: Int) throws -> Double? {
+    guard p.sequenceWeight > 0 else { return nil }
+    guard !seq.isEmpty else {
+        try PG.notice("recommender: sequence_weight is set but the interactions have no times: the sequential component is skipped")
+        return nil
+    }
+    try PG.notice("recommender: solving the sequential component (sequence_weight \(p.sequenceWeight))")
+    let rowScale: [Double]? = p.rowNorm != 0 ? b.rowLengths().map { $0 > 0 ? pow(Double($0), -p.rowNorm) : 1 } : nil
+    var (ss, st) = try SequenceModel.grams(sequences: seq.sequences(b, transform: transform), rowScale: rowScale, n: n,
+                                           interrupt: PG.interrupt)
+    let lambda = SequenceModel.relativeLambda(p.lambda, ss: ss, gramTrace: gramTrace, n: n)
+    let bs = try SequenceModel.fit(ss: &ss, st: &st, n: n, lambda: lambda, threads: 2, interrupt: PG.interrupt)
+    ss = []
+    return try SequenceModel.blend(ease: &weights, seq: bs, n: n, weight: p.sequenceWeight)
+}
+
+/// update() folds new rows into the kept Gram matrix only; the sequential component would need
+/// its own kept matrices (SᵀS, SᵀT), which are not kept yet: refuse clearly instead of dropping it.
+func refuseSequential(model: String, version: Int64) throws {
+    let c = try Cursor("""
+        SELECT COALESCE((params->>'sequence_weight')::pg_catalog.float8, 0)
+          FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+        """, [.text(model), .int8(version)])
+    var w = 0.0
+    try c.forEachRow { r in w = try c.float8(r, 0) ?? 0 }
+    try c.close()
+    if w > 0 {
+        throw RecError("0A000", "recommender.update() cannot fold new interactions into model \"\(model)\": it was trained with a sequential component (sequence_weight \(formatNumber(w)))",
+                       hint: "Retrain with recommender.train('\(model)'), or set sequence_weight => 0 to use update(). New interactions already count at once through the live history.")
+    }
+}

@@ -1,0 +1,129 @@
+-- Sequence-aware scoring: recency weighting at scoring, the sequential component, and tune()
+-- choosing the whole configuration on a split it makes itself. A small shop of its own.
+SET client_min_messages = warning;
+\set SHOW_CONTEXT never
+SELECT recommender.create_sample_shop('seqshop', 300, 120, 7);
+SELECT recommender.register('seq', 'seqshop.events', 'customer_id', 'product_id',
+         time_column => 'occurred_at', event_column => 'event_type',
+         event_weights => '{"view": 1, "cart": 3, "purchase": 5}',
+         items => 'seqshop.products', item_id_column => 'product_id',
+         category_column => 'category', title_column => 'title');
+-- new parameters: defaults, bad values (22023), good values
+SELECT recency_half_life, sequence_weight FROM recommender.model WHERE name = 'seq';
+SELECT 1 FROM recommender.configure('seq', recency_half_life => -1);
+SELECT 1 FROM recommender.configure('seq', recency_half_life => 0.05);
+SELECT 1 FROM recommender.configure('seq', recency_half_life => 'NaN');
+SELECT 1 FROM recommender.configure('seq', recency_half_life => 'infinity');
+SELECT 1 FROM recommender.configure('seq', sequence_weight => 1.5);
+SELECT 1 FROM recommender.configure('seq', sequence_weight => -0.1);
+SELECT 1 FROM recommender.configure('seq', sequence_weight => 'NaN');
+SELECT recency_half_life, sequence_weight FROM recommender.configure('seq', recency_half_life => 3, sequence_weight => 0.3);
+SELECT value FROM recommender.status('seq') WHERE key = 'sequence';
+SELECT users > 250 AS users_ok FROM recommender.train('seq');
+SELECT (params->>'sequence_weight')::float8 AS sequence_weight, (params->>'sequence_scale')::float8 > 0 AS scaled
+  FROM recommender.model_version v JOIN recommender.model m ON m.name = v.model AND m.version = v.version WHERE m.name = 'seq';
+
+-- explanations add up to the score with recency weighting, for every listed item of 40 customers
+SELECT count(*) AS items, count(*) FILTER (WHERE abs(x.total - r.score) > 1e-9 * greatest(abs(r.score), 1e-12)) AS not_adding_up,
+       bool_and(x.recency_detail) AS every_part_says_recency
+  FROM (SELECT DISTINCT customer_id FROM seqshop.events ORDER BY customer_id LIMIT 40) c,
+       LATERAL recommend(c.customer_id, 10, 0, 'seq') r,
+       LATERAL (SELECT sum(contribution) AS total, bool_and(detail LIKE '%recency weight%') AS recency_detail
+                  FROM explain(c.customer_id, r.item_id, 'seq') WHERE role = 'because' AND contribution <> 0) x;
+-- the verdict says the weights include the sequential component
+SELECT detail LIKE '%sequence_weight 0.3%' AS says_sequence
+  FROM (SELECT customer_id FROM seqshop.events ORDER BY customer_id LIMIT 1) c,
+       LATERAL recommend(c.customer_id, 1, 0, 'seq') r, LATERAL explain(c.customer_id, r.item_id, 'seq') e
+ WHERE e.role = 'score';
+
+-- recency counts at once: an event a minute ago (the newest) is the user's most recent item, weight 1, and
+-- an old item's weight is below 1; switching recency off changes the scores
+CREATE TEMP TABLE u AS SELECT customer_id AS c FROM seqshop.events GROUP BY customer_id HAVING count(DISTINCT product_id) >= 5 ORDER BY customer_id LIMIT 1;
+CREATE TEMP TABLE first_pick AS SELECT r.item_id FROM u, LATERAL recommend(u.c, 1, 0, 'seq') r;
+BEGIN;
+INSERT INTO seqshop.events (customer_id, product_id, event_type, occurred_at)
+  SELECT u.c, f.item_id, 'purchase', now() - interval '1 minute' FROM u, first_pick f;
+SELECT e.detail LIKE '%the user''s most recent item; recency weight 1 %' AS newest_counts_fully,
+       e.detail LIKE '%latest event 1 minute ago%' AS says_when
+  FROM u, first_pick f, LATERAL recommend(u.c, 1, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e
+ WHERE e.role = 'because' AND e.item_id = f.item_id;
+ROLLBACK;
+SELECT bool_or(e.detail ~ 'recency weight 0\.\d') AS older_items_weigh_less
+  FROM u, LATERAL recommend(u.c, 1, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e WHERE e.role = 'because';
+CREATE TEMP TABLE with_recency AS SELECT r.item_id, r.score FROM u, LATERAL recommend(u.c, 10, 0, 'seq') r;
+SELECT 1 FROM recommender.configure('seq', recency_half_life => 0);
+SELECT count(*) FILTER (WHERE w.score IS DISTINCT FROM r.score) > 0 AS recency_changes_scores
+  FROM u, LATERAL recommend(u.c, 10, 0, 'seq') r LEFT JOIN with_recency w USING (item_id);
+SELECT bool_and(e.detail NOT LIKE '%recency%') AS no_recency_detail_when_off
+  FROM u, LATERAL recommend(u.c, 1, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e WHERE e.role = 'because';
+
+-- update() cannot fold new rows into a sequential component yet: a clear error (0A000)
+SELECT 1 FROM recommender.configure('seq', keep_gram => true);
+SELECT 1 FROM recommender.train('seq');
+SELECT * FROM recommender.update('seq');
+\set VERBOSITY sqlstate
+SELECT * FROM recommender.update('seq');
+\set VERBOSITY default
+SELECT 1 FROM recommender.configure('seq', keep_gram => false, sequence_weight => 0);
+
+-- tune(): bad arguments
+SELECT * FROM recommender.tune('seq', metric => NULL);
+SELECT * FROM recommender.tune('seq', lambdas => ARRAY[NULL]::float8[]);
+SELECT * FROM recommender.tune('seq', lambdas => ARRAY[10, -1]);
+SELECT * FROM recommender.tune('seq', budget => NULL);
+SELECT * FROM recommender.tune('seq', budget => '-1 second');
+SELECT * FROM recommender.tune('seq', max_trials => 0);
+SELECT * FROM recommender.tune('seq', k => 0);
+SELECT * FROM recommender.tune('seq', user_column => 'customer_id');
+SELECT * FROM recommender.tune('nosuchmodel');
+SELECT * FROM recommender.tune(NULL);
+-- the same bad values, with their SQLSTATEs
+\set VERBOSITY sqlstate
+SELECT 1 FROM recommender.configure('seq', recency_half_life => -1);
+SELECT 1 FROM recommender.configure('seq', sequence_weight => 'NaN');
+SELECT * FROM recommender.tune('seq', metric => NULL);
+SELECT * FROM recommender.tune('seq', metric => 'accuracy');
+SELECT * FROM recommender.tune('seq', lambdas => ARRAY[NULL]::float8[]);
+SELECT * FROM recommender.tune('seq', lambdas => ARRAY[10, -1]);
+SELECT * FROM recommender.tune('seq', budget => NULL);
+SELECT * FROM recommender.tune('seq', budget => '-1 second');
+SELECT * FROM recommender.tune('seq', max_trials => 0);
+SELECT * FROM recommender.tune('seq', user_column => 'customer_id');
+SELECT * FROM recommender.tune('nosuchmodel');
+\set VERBOSITY default
+
+-- tune() with no validation split: it holds out each customer's last items itself, in temporary
+-- objects of its own; the caller's own temporary table of a name the old tune() used is left alone
+CREATE TEMP TABLE rec_tune_results (note text);
+INSERT INTO rec_tune_results VALUES ('mine');
+SELECT count(*) AS trials, count(*) FILTER (WHERE chosen) AS chosen, bool_and(ndcg_k >= 0 AND ndcg_k <= 1) AS ndcg_ok,
+       bool_and(seconds > 0) AS timed, min(trial) AS first_trial, max(trial) AS last_trial
+  FROM recommender.tune('seq', max_trials => 8, budget => '2 minutes');
+SELECT * FROM rec_tune_results;
+-- the chosen configuration is configured and trained; nothing of the call is left behind
+CREATE TEMP TABLE before AS SELECT version FROM recommender.model WHERE name = 'seq';
+CREATE TEMP TABLE tuned AS SELECT * FROM recommender.tune('seq', max_trials => 3);
+SELECT count(*) AS trials FROM tuned;
+SELECT t.lambda = m.lambda AND t.weighting = m.weighting AND t.dropout = m.dropout AND t.row_norm = m.row_norm
+       AND t.recency_half_life = m.recency_half_life AND t.sequence_weight = m.sequence_weight AS chosen_is_configured,
+       m.version > b.version AS trained_again
+  FROM tuned t, recommender.model m, before b WHERE t.chosen AND m.name = 'seq';
+SELECT count(*) AS leftover_models FROM recommender.model WHERE name LIKE '\_tune\_%';
+SELECT count(*) AS leftover_tables FROM pg_class WHERE relname ~ '^rec_tune_[0-9]+_[0-9]+_' AND relpersistence = 't';
+-- the budget stops the search (after at least one trial) and the best so far is kept
+SELECT count(*) AS trials, count(*) FILTER (WHERE chosen) AS chosen
+  FROM recommender.tune('seq', budget => '1 millisecond');
+-- the old call (a held-out relation and lambdas) still tries exactly those lambdas
+CREATE TEMP TABLE held AS SELECT * FROM seqshop.events WHERE event_id % 10 = 0;
+SELECT lambda, weighting, chosen IS NOT NULL AS decided
+  FROM recommender.tune('seq', 'held', 'customer_id', 'product_id', lambdas => ARRAY[20, 2000]) ORDER BY trial;
+-- without a time column: a seeded random share is held out, and recency and the sequential
+-- component (which need an order) are not tried
+SELECT recommender.register('seq_notime', 'seqshop.events', 'customer_id', 'product_id');
+SELECT count(*) AS trials, bool_and(recency_half_life = 0 AND sequence_weight = 0) AS no_order_parameters,
+       count(*) FILTER (WHERE chosen) AS chosen
+  FROM recommender.tune('seq_notime', max_trials => 5);
+SELECT recommender.drop('seq_notime');
+SELECT recommender.drop('seq');
+DROP SCHEMA seqshop CASCADE;
+RESET client_min_messages;
