@@ -193,7 +193,9 @@ function_refused(Oid func, void *context)
         return true;
     p = (Form_pg_proc) GETSTRUCT(tup);
     refused = p->pronamespace != PG_CATALOG_NAMESPACE || p->provolatile == PROVOLATILE_VOLATILE ||
-        strstr(NameStr(p->proname), "to_xml") != NULL;
+        strstr(NameStr(p->proname), "to_xml") != NULL ||          /* table_to_xml() & co. read any relation */
+        strcmp(NameStr(p->proname), "txid_current") == 0 ||       /* STABLE, but assign a transaction id */
+        strcmp(NameStr(p->proname), "pg_current_xact_id") == 0;
     if (refused)
         fc->why = p->pronamespace != PG_CATALOG_NAMESPACE
             ? "a filter may call only PostgreSQL's built-in functions and operators (pg_catalog)"

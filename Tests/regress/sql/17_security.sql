@@ -184,11 +184,12 @@ UPDATE recommender.model SET registered_by = 'postgres' WHERE name = 'trojan';
 SELECT registered_by FROM recommender.model WHERE name = 'trojan';
 RESET ROLE;
 TRUNCATE evil.log;
+CREATE TABLE shop.sec_heldout AS SELECT customer_id, product_id FROM shop.events WHERE customer_id IN (7, 8, 9);
 -- the superuser does not trust rec_writer: refused before the view is read
 SELECT pg_temp.err($q$SELECT * FROM recommend(7, 5, 0, 'trojan')$q$);
 SELECT pg_temp.err($q$SELECT * FROM explain(7, 1, 'trojan')$q$);
 SELECT pg_temp.err($q$SELECT * FROM recommender.train('trojan')$q$);
-SELECT pg_temp.err($q$SELECT * FROM recommender.evaluate('trojan', 'shop.events', 'customer_id', 'product_id')$q$);
+SELECT pg_temp.err($q$SELECT * FROM recommender.evaluate('trojan', 'shop.sec_heldout', 'customer_id', 'product_id')$q$);
 SELECT value AS registration FROM recommender.status('trojan') WHERE key = 'registration';
 -- neither does rec_app, until rec_writer is a member of it (may act as rec_app anyway)
 SET ROLE rec_app;
@@ -270,6 +271,7 @@ REVOKE USAGE ON SCHEMA shop FROM rec_writer, rec_app, rec_tenant;
 REVOKE ALL ON ALL TABLES IN SCHEMA recommender FROM rec_writer;
 REVOKE ALL ON SEQUENCE recommender.version_seq FROM rec_writer;
 DROP SCHEMA writer CASCADE;
+DROP TABLE shop.sec_heldout;
 DROP FUNCTION public.rec_leak();
 DROP SCHEMA evil CASCADE;
 DROP ROLE rec_writer;
