@@ -158,27 +158,11 @@ CREATE FUNCTION recommender._trusted(author name) RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT COALESCE((SELECT r.rolsuper OR pg_catalog.pg_has_role(r.oid, CURRENT_USER, 'USAGE')
-                     FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) author), false)
+  -- pg_has_role(a, c, 'USAGE'): a is c, a superuser, or a member of c that inherits its privileges
+  SELECT COALESCE(pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(author)), CURRENT_USER, 'USAGE'), false)
 $$;
 COMMENT ON FUNCTION recommender._trusted(name) IS
   'internal: whether the current role trusts code written by a role (it is the role, a superuser, or a member of the current role)';
-
--- Whether the current role trusts a registration: its author and the owners of the views it
--- reads (recommend(), explain() and similar_items() ask this on every call: trust can change
--- with role membership while a backend keeps a model's SQL cached).
-CREATE FUNCTION recommender._trusted_model(interactions oid, items oid, author name) RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-  SELECT recommender._trusted(author)
-     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                      WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[interactions, items])
-                        AND c.relkind OPERATOR(pg_catalog.=) 'v'
-                        AND NOT recommender._trusted(pg_catalog.pg_get_userbyid(c.relowner)))
-$$;
-COMMENT ON FUNCTION recommender._trusted_model(oid, oid, name) IS
-  'internal: whether the current role trusts a registration (its author and the owners of the views it reads)';
 
 CREATE FUNCTION recommender._stamp_registration() RETURNS trigger
 LANGUAGE plpgsql

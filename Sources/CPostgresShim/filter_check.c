@@ -26,6 +26,7 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_coerce.h"
@@ -35,6 +36,7 @@
 #include "parser/parse_relation.h"
 #include "parser/parse_type.h"
 #include "parser/parser.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -303,6 +305,10 @@ rec_check_filter(PG_FUNCTION_ARGS)
     Node *expr;
     ErrorContextCallback cb;
 
+    /* only for relations the caller may read: no lock on, or probing of, anything else */
+    if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("permission denied for the items relation with OID %u", relid)));
     cb.callback = filter_error_callback;
     cb.arg = (void *) sql;
     cb.previous = error_context_stack;

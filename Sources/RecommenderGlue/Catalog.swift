@@ -37,7 +37,13 @@ enum Catalog {
     static func resolve(_ requested: String?) throws -> ModelRow {
         let cursor = try Cursor("""
             SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior,
-                   recommender._trusted_model(interactions, items, registered_by)
+                   -- trust (see recommender._check_trust), in this cached plan: pg_has_role(a, c, 'USAGE')
+                   -- is true when a is c, a superuser, or a member of c
+                   COALESCE(pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(registered_by)), CURRENT_USER, 'USAGE'), false)
+                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[interactions, items])
+                                      AND c.relkind OPERATOR(pg_catalog.=) 'v'
+                                      AND NOT pg_catalog.pg_has_role(c.relowner, CURRENT_USER, 'USAGE'))
               FROM recommender.model
              WHERE $1::pg_catalog.text IS NULL OR name OPERATOR(pg_catalog.=) $1::pg_catalog.text
              ORDER BY name OPERATOR(pg_catalog.=) 'default' DESC, name LIMIT 2

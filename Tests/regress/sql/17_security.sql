@@ -223,8 +223,11 @@ SELECT count(*) AS security_definer_functions
   FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'recommender') AND p.prosecdef;
 SELECT to_regprocedure('recommender._hidden_model(text)') IS NULL AS no_hidden_model;
+SELECT 'shop.products'::regclass::oid AS products_oid \gset
 CREATE ROLE rec_nobody;
 SET ROLE rec_nobody;
+-- the filter checker opens only relations the caller may read
+SELECT regexp_replace(pg_temp.err($q$SELECT recommender._check_filter($q$ || :products_oid || $q$, 'true')$q$), 'OID \d+', 'OID n') AS check_filter;
 SELECT pg_temp.err($q$SELECT * FROM recommend(1, 5, 0, 'default')$q$) AS hidden;
 SELECT pg_temp.err($q$SELECT * FROM recommend(1, 5, 0, 'nonexistent')$q$) AS missing;
 SELECT pg_temp.err($q$SELECT * FROM explain(1, 1, 'default')$q$) AS hidden;
