@@ -134,8 +134,15 @@ ALTER TABLE recommender.model ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_version ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_item ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_gram ENABLE ROW LEVEL SECURITY;
+-- A model is an aggregate of every row of its interactions table: a role that row-level security
+-- keeps from some of those rows (row_security_active: RLS enabled on the table and the role is
+-- not its owner, a superuser or BYPASSRLS) sees no model of it at all, neither the counts
+-- (model_version, model_item.users, popularity) nor the weights that recommend(), explain() and
+-- similar_items() compute from all rows.
 CREATE POLICY readable ON recommender.model FOR ALL
-  USING (COALESCE(pg_catalog.has_table_privilege(interactions, 'SELECT'), registered_by OPERATOR(pg_catalog.=) CURRENT_USER));
+  USING (COALESCE(CASE WHEN pg_catalog.has_table_privilege(interactions, 'SELECT')
+                       THEN NOT pg_catalog.row_security_active(interactions::pg_catalog.regclass) END,
+                  registered_by OPERATOR(pg_catalog.=) CURRENT_USER));
 CREATE POLICY readable ON recommender.model_version FOR ALL
   USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_version.model));
 CREATE POLICY readable ON recommender.model_item FOR ALL
@@ -143,20 +150,49 @@ CREATE POLICY readable ON recommender.model_item FOR ALL
 CREATE POLICY readable ON recommender.model_gram FOR ALL
   USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_gram.model));
 
--- For a clear permission error (instead of "does not exist") when row security hides a model:
--- the interactions table of the model a call would use, looked up past row security.
-CREATE FUNCTION recommender._hidden_model(model_name text) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER
+-- A model hidden by row security is reported exactly like a model that does not exist (42704):
+-- no function looks past row security to say why (0.1.0's SECURITY DEFINER _hidden_model did,
+-- and told any role which model names exist and which tables they read).
+
+-- Trust. A model's registration makes the calling role run code it did not write: the view it
+-- reads (a view's functions run as the role that queries it) and, in PostgreSQL's rule, the
+-- policies of the tables it reads. So a registration is used only by roles that trust its
+-- author, as PostgreSQL's rule for views and triggers asks of whoever queries them: role C
+-- trusts role A when A is C, a superuser, or a role that already has C's privileges (a member
+-- of C: GRANT c TO a). The author of a registration is the role that last wrote it
+-- (registered_by, stamped by a trigger: a catalog writer cannot claim another role); a view it
+-- reads must be owned by a trusted role too.
+CREATE FUNCTION recommender._trusted(author name) RETURNS boolean
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT m.interactions_name FROM recommender.model m
-   WHERE model_name IS NULL OR m.name OPERATOR(pg_catalog.=) model_name
-   ORDER BY m.name OPERATOR(pg_catalog.=) 'default' DESC, m.name LIMIT 1
+  -- pg_has_role(a, c, 'USAGE'): a is c, a superuser, or a member of c that inherits its privileges
+  SELECT COALESCE(pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(author)), CURRENT_USER, 'USAGE'), false)
 $$;
-COMMENT ON FUNCTION recommender._hidden_model(text) IS
-  'internal: names the interactions table of a model hidden from the caller by row security';
+COMMENT ON FUNCTION recommender._trusted(name) IS
+  'internal: whether the current role trusts code written by a role (it is the role, a superuser, or a member of the current role)';
+
+CREATE FUNCTION recommender._stamp_registration() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF TG_OP = 'INSERT' OR (NEW.interactions, NEW.items, NEW.user_column, NEW.item_column, NEW.weight_column,
+        NEW.time_column, NEW.event_column, NEW.event_weights, NEW.item_id_column, NEW.category_column,
+        NEW.title_column, NEW.text_column, NEW.embedding_column, NEW.registered_by)
+      IS DISTINCT FROM (OLD.interactions, OLD.items, OLD.user_column, OLD.item_column, OLD.weight_column,
+        OLD.time_column, OLD.event_column, OLD.event_weights, OLD.item_id_column, OLD.category_column,
+        OLD.title_column, OLD.text_column, OLD.embedding_column, OLD.registered_by) THEN
+    NEW.registered_by := CURRENT_USER;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER stamp_registration BEFORE INSERT OR UPDATE ON recommender.model
+  FOR EACH ROW EXECUTE FUNCTION recommender._stamp_registration();
 
 REVOKE ALL ON ALL TABLES IN SCHEMA recommender FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION recommender._stamp_registration() FROM PUBLIC;
 GRANT USAGE ON SCHEMA recommender TO PUBLIC;
 GRANT SELECT ON recommender.model, recommender.model_version, recommender.model_item, recommender.model_gram TO PUBLIC;
 
@@ -176,6 +212,12 @@ BEGIN
   SELECT n.nspname, c.relname, c.relkind INTO r
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.oid = rel;
+  IF NOT FOUND AND (rel IS NULL OR rel OPERATOR(pg_catalog.=) 0 OR registered_as IS NULL OR registered_as OPERATOR(pg_catalog.=) '-'
+                    OR registered_as ~ '^[0-9]+$') THEN
+    -- never a relation: regclass 0 ('-') or the number of a relation that does not exist
+    RAISE EXCEPTION 'the % relation with OID % does not exist', what, COALESCE(rel::pg_catalog.text, 'NULL')
+      USING ERRCODE = 'undefined_table', HINT = 'Name an existing table or view, e.g. ''shop.events''.';
+  END IF;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'the % table "%" of model "%" no longer exists', what, registered_as, model_name
       USING ERRCODE = 'undefined_table',
@@ -185,6 +227,48 @@ BEGIN
     RAISE EXCEPTION '"%" is not a table or view', registered_as USING ERRCODE = 'wrong_object_type';
   END IF;
   RETURN format('%I.%I', r.nspname, r.relname);
+END
+$$;
+
+-- Whether reading a column of this type as text runs only PostgreSQL's own code: a built-in type
+-- (or a domain over one), or an enum without a user-defined cast to text.
+CREATE FUNCTION recommender._text_type_ok(t oid) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT COALESCE((
+    SELECT (b.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::regnamespace AND b.typtype OPERATOR(pg_catalog.<>) 'd')
+        OR (b.typtype OPERATOR(pg_catalog.=) 'e' AND NOT EXISTS (
+              SELECT 1 FROM pg_catalog.pg_cast c
+               WHERE c.castsource OPERATOR(pg_catalog.=) b.oid AND c.casttarget OPERATOR(pg_catalog.=) 'text'::regtype))
+      FROM pg_catalog.pg_type d
+      JOIN pg_catalog.pg_type b ON b.oid OPERATOR(pg_catalog.=) CASE WHEN d.typtype OPERATOR(pg_catalog.=) 'd' THEN d.typbasetype ELSE d.oid END
+     WHERE d.oid OPERATOR(pg_catalog.=) t), false)
+$$;
+
+-- Refuses a registration whose author, or the owner of a view it reads, the current role does
+-- not trust (see recommender._trusted).
+CREATE FUNCTION recommender._check_trust(m recommender.model) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+BEGIN
+  IF NOT recommender._trusted(m.registered_by) THEN
+    RAISE EXCEPTION 'model "%" was registered by role "%", which role "%" does not trust', m.name, m.registered_by, CURRENT_USER
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'A model runs its registrant''s choices (views, their functions) as the calling role, so it is used only by roles that trust the registrant: the registrant must be the calling role, a superuser, or a member of the calling role. Register the model again as a trusted role, or GRANT the calling role to the registrant.';
+  END IF;
+  FOR r IN SELECT c.relname, pg_catalog.pg_get_userbyid(c.relowner) AS owner
+             FROM pg_catalog.pg_class c
+            WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[m.interactions, m.items]) AND c.relkind OPERATOR(pg_catalog.=) 'v' LOOP
+    IF NOT recommender._trusted(r.owner) THEN
+      RAISE EXCEPTION 'model "%" reads view "%" owned by role "%", which role "%" does not trust', m.name, r.relname, r.owner, CURRENT_USER
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'A view''s functions run as the role that queries it: a model reads views only of owners the calling role trusts (the calling role, a superuser, or a member of the calling role).';
+    END IF;
+  END LOOP;
 END
 $$;
 
@@ -214,20 +298,27 @@ BEGIN
   ok := CASE
           WHEN kind = 'id' THEN t IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
           WHEN kind = 'number' THEN t IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
-                                   'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)
+                                   'float8'::regtype, 'numeric'::regtype)
           WHEN kind = 'time' THEN t IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype,
                                  'int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
                                  'float8'::regtype, 'numeric'::regtype)
-          WHEN kind IN ('text', 'category') THEN true
+          -- cast to text when read: only types whose cast to text is PostgreSQL's own (a cast on a
+          -- user-defined type may call its owner's function as the reading role)
+          WHEN kind IN ('text', 'category') THEN recommender._text_type_ok(
+                 CASE WHEN kind = 'category' AND EXISTS (SELECT 1 FROM pg_catalog.pg_type x WHERE x.oid = t AND x.typcategory = 'A')
+                      THEN (SELECT x.typelem FROM pg_catalog.pg_type x WHERE x.oid = t) ELSE t END)
           WHEN kind = 'embedding' THEN t IN ('real[]'::regtype, 'double precision[]'::regtype, 'numeric[]'::regtype)
           ELSE false END;
   IF NOT ok THEN
     RAISE EXCEPTION 'column "%" of "%" (model "%") has type %, which cannot be used as %', col, relname, model_name, tname,
-      CASE kind WHEN 'id' THEN 'an id' WHEN 'number' THEN 'a weight' WHEN 'embedding' THEN 'an embedding' ELSE 'a time' END
+      CASE kind WHEN 'id' THEN 'an id' WHEN 'number' THEN 'a weight' WHEN 'embedding' THEN 'an embedding'
+                WHEN 'text' THEN 'text' WHEN 'category' THEN 'a category' ELSE 'a time' END
       USING ERRCODE = 'datatype_mismatch',
             HINT = CASE kind
                      WHEN 'id' THEN 'User and item ids must be smallint, integer or bigint; register a view that maps other ids to integers.'
-                     WHEN 'number' THEN 'Weights must be numeric (integer, real, double precision, numeric).'
+                     WHEN 'number' THEN 'Weights must be numeric (integer, real, double precision, numeric); register a view that maps other types (e.g. boolean) to numbers.'
+                     WHEN 'text' THEN 'Text columns must have a built-in type (or a domain over one, or an enum without user-defined casts); register a view that casts the column to text.'
+                     WHEN 'category' THEN 'Categories must have a built-in type (or a domain over one, or an enum without user-defined casts), or be a 1-d array of one; register a view that casts the column to text.'
                      WHEN 'embedding' THEN 'Embeddings must be real[], double precision[] or numeric[].'
                      ELSE 'Times must be timestamp with or without time zone, date, or seconds since 1970 as a number.' END;
   END IF;
@@ -266,6 +357,7 @@ BEGIN
       HINT = 'recommender.list() shows the registered models; recommender.register() adds one.';
   END IF;
   rel := recommender._relation(m.name, m.interactions, m.interactions_name, 'interactions');
+  PERFORM recommender._check_trust(m);
   u := recommender._column(m.name, m.interactions, m.interactions_name, m.user_column, 'id');
   i := recommender._column(m.name, m.interactions, m.interactions_name, m.item_column, 'id');
   w := '1::pg_catalog.float8';
@@ -274,9 +366,12 @@ BEGIN
   END IF;
   IF m.event_column IS NOT NULL THEN
     e := recommender._column(m.name, m.interactions, m.interactions_name, m.event_column, 'text');
-    ev := 'CASE ' || e || '::pg_catalog.text';
+    -- searched CASE with a qualified "=": a simple CASE x WHEN 'view' would look "=" up in the
+    -- caller's search_path when the query is planned
+    ev := 'CASE';
     FOR k, v IN SELECT key, value FROM jsonb_each(m.event_weights) LOOP
-      ev := ev || format(' WHEN %L THEN %s::pg_catalog.float8', k, (v #>> '{}')::float8);
+      ev := ev || format(' WHEN %s::pg_catalog.text OPERATOR(pg_catalog.=) %L::pg_catalog.text THEN %s::pg_catalog.float8',
+                         e, k, (v #>> '{}')::float8);
     END LOOP;
     ev := ev || ' ELSE 0::pg_catalog.float8 END';
     w := '(' || w || ' OPERATOR(pg_catalog.*) ' || ev || ')';
@@ -537,6 +632,9 @@ COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval,
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
 LANGUAGE c VOLATILE
+-- every query it runs (internal, registered relations, filter predicates) resolves names in
+-- pg_catalog only, whatever the caller's search_path
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'rec_train';
 COMMENT ON FUNCTION recommender.train(text) IS
   'train the model inside the database (EASE, Steck 2019) from its interactions table; the new version replaces the old one when the transaction commits';
@@ -544,6 +642,9 @@ COMMENT ON FUNCTION recommender.train(text) IS
 CREATE FUNCTION recommender.update(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, new_interactions bigint, seconds float8)
 LANGUAGE c VOLATILE
+-- every query it runs (internal, registered relations, filter predicates) resolves names in
+-- pg_catalog only, whatever the caller's search_path
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'rec_update';
 COMMENT ON FUNCTION recommender.update(text) IS
   'fold the interactions newer than the last training (by the time column) into the kept Gram matrix and solve again, without reading the whole table; needs keep_gram and a time column. Items new since training stay content-only, and popularity is not refreshed: retrain from time to time';
@@ -659,6 +760,15 @@ GRANT SELECT ON recommender.filter TO PUBLIC;
 
 -- The query that lists the items passing a filter: a named filter of the model, or else a
 -- boolean column of the items table with that name.
+-- Refuses a filter predicate that is not a side-effect-free expression over the items table's
+-- columns with PostgreSQL's own non-volatile functions and operators (see filter_check.c).
+CREATE FUNCTION recommender._check_filter(items oid, predicate text) RETURNS void
+LANGUAGE c STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_check_filter';
+COMMENT ON FUNCTION recommender._check_filter(oid, text) IS
+  'internal: raises unless a filter predicate is an expression over the items table''s columns with built-in, non-volatile functions and operators only';
+
 CREATE FUNCTION recommender._filter_sql(model_name text, filter_name text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -677,15 +787,25 @@ BEGIN
             HINT = 'Register the model with items => ... and item_id_column => ....';
   END IF;
   irel := recommender._relation(m.name, m.items, m.items_name, 'items');
+  PERFORM recommender._check_trust(m);
   iid := recommender._column(m.name, m.items, m.items_name, m.item_id_column, 'id');
   SELECT f.predicate INTO pred FROM recommender.filter f WHERE f.model = model_name AND f.name = filter_name;
-  IF pred IS NOT NULL THEN
-    RETURN format('SELECT %s::pg_catalog.int8 FROM %s WHERE (%s)', iid, irel, pred);
-  END IF;
   SELECT format('%I', a.attname) INTO col
     FROM pg_catalog.pg_attribute a
    WHERE a.attrelid = m.items AND a.attname = filter_name AND a.attnum > 0 AND NOT a.attisdropped
      AND a.atttypid = 'bool'::regtype;
+  IF pred IS NOT NULL THEN
+    -- a named filter never shadows a boolean column silently (add_filter refuses column names;
+    -- a column added later makes the name ambiguous)
+    IF col IS NOT NULL THEN
+      RAISE EXCEPTION 'filter "%" of model "%" is ambiguous: the items table has a boolean column of that name too', filter_name, model_name
+        USING ERRCODE = 'ambiguous_column',
+              HINT = 'Drop the named filter (recommender.drop_filter) or rename the column.';
+    END IF;
+    -- checked at every use: the filter table may have been written directly
+    PERFORM recommender._check_filter(m.items, pred);
+    RETURN format('SELECT %s::pg_catalog.int8 FROM %s WHERE (%s)', iid, irel, pred);
+  END IF;
   IF col IS NULL THEN
     RAISE EXCEPTION 'model "%" has no filter named "%", and its items table has no boolean column of that name', model_name, filter_name
       USING ERRCODE = 'undefined_object',
@@ -709,6 +829,17 @@ BEGIN
   SELECT * INTO m FROM recommender.model x WHERE x.name = add_filter.model;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+  END IF;
+  IF name !~ '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
+    RAISE EXCEPTION 'invalid filter name "%"', name USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'A filter name is a letter or underscore followed by up to 62 letters, digits or underscores.';
+  END IF;
+  IF m.items IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                      WHERE a.attrelid = m.items AND a.attname = add_filter.name
+                                        AND a.attnum > 0 AND NOT a.attisdropped) THEN
+    RAISE EXCEPTION 'the items table of model "%" has a column named "%": a filter may not take a column''s name', model, name
+      USING ERRCODE = 'duplicate_column',
+            HINT = 'recommend(..., filter => name) with a boolean column''s name applies that column; give the named filter another name.';
   END IF;
   INSERT INTO recommender.filter AS f (model, name, predicate) VALUES (model, name, predicate)
   ON CONFLICT ON CONSTRAINT filter_pkey DO UPDATE SET predicate = EXCLUDED.predicate;
@@ -738,20 +869,6 @@ COMMENT ON FUNCTION recommender.drop_filter(text, text) IS 'drop a named filter'
 -- Evaluation and tuning, for analysts
 -- ---------------------------------------------------------------------------------------------
 
-CREATE FUNCTION recommender._drop_eval_tables() RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['rec_eval_heldout', 'rec_eval_lists', 'rec_eval_pop', 'rec_eval_cat'] LOOP
-    IF pg_catalog.to_regclass('pg_temp.' || t) IS NOT NULL THEN
-      EXECUTE format('DROP TABLE pg_temp.%I', t);
-    END IF;
-  END LOOP;
-END
-$$;
-
 -- Scores a model's recommend() lists against held-out interactions, with the definitions of the
 -- project's shared scorer (evaluate.py): accuracy over the users with at least one relevant
 -- held-out item; beyond-accuracy over every held-out user with a list.
@@ -775,6 +892,13 @@ DECLARE
   n_train_users float8;
   n_catalog bigint;
   n_pop bigint;
+  -- scratch tables of this call only, under names no other object has (never the caller's own
+  -- pg_temp.rec_eval_* tables); they go with the transaction if the call fails
+  sfx text := pg_catalog.substr(pg_catalog.md5(pg_catalog.clock_timestamp()::pg_catalog.text OPERATOR(pg_catalog.||) pg_catalog.random()::pg_catalog.text), 1, 12);
+  t_h text := 'rec_eval_' OPERATOR(pg_catalog.||) sfx OPERATOR(pg_catalog.||) '_heldout';
+  t_l text := 'rec_eval_' OPERATOR(pg_catalog.||) sfx OPERATOR(pg_catalog.||) '_lists';
+  t_p text := 'rec_eval_' OPERATOR(pg_catalog.||) sfx OPERATOR(pg_catalog.||) '_pop';
+  t_c text := 'rec_eval_' OPERATOR(pg_catalog.||) sfx OPERATOR(pg_catalog.||) '_cat';
 BEGIN
   IF model IS NULL OR heldout IS NULL OR user_column IS NULL OR item_column IS NULL OR k IS NULL OR diversity IS NULL THEN
     RAISE EXCEPTION 'model, heldout, user_column, item_column, k and diversity must not be NULL'
@@ -782,6 +906,13 @@ BEGIN
   END IF;
   IF k <= 0 OR k > 10000 THEN
     RAISE EXCEPTION 'k must be between 1 and 10000 (got %)', k USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT (diversity >= 0 AND diversity <= 1) THEN
+    RAISE EXCEPTION 'diversity must be between 0 and 1 (got %)', diversity USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF min_relevance = 'NaN'::float8 THEN
+    RAISE EXCEPTION 'min_relevance must be a number, not NaN' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Held-out rows with relevance_column >= min_relevance count as relevant; leave it NULL to count every row.';
   END IF;
   hrel := recommender._relation(model, heldout, heldout::text, 'held-out');
   -- a missing column here is the caller's argument, not the model's registration
@@ -799,60 +930,61 @@ BEGIN
   IF relevance_column IS NOT NULL THEN
     hr := recommender._column(model, heldout, heldout::text, relevance_column, 'number');
     IF min_relevance IS NOT NULL THEN
-      relevant_expr := format('(%s::pg_catalog.float8 OPERATOR(pg_catalog.>=) %s::pg_catalog.float8)', hr, min_relevance);
+      relevant_expr := format('(%s::pg_catalog.float8 OPERATOR(pg_catalog.>=) %L::pg_catalog.float8)', hr, min_relevance);
     END IF;
   END IF;
   SELECT * INTO q FROM recommender._model_sql(model);
 
-  PERFORM recommender._drop_eval_tables();
-  EXECUTE format('CREATE TEMP TABLE rec_eval_heldout AS SELECT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i, COALESCE(%s, false) AS rel FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL',
-                 hu, hi, relevant_expr, hrel, hu, hi);
-  EXECUTE format('CREATE TEMP TABLE rec_eval_lists AS
+  EXECUTE format('CREATE TEMP TABLE %I AS SELECT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i, COALESCE(%s, false) AS rel FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL',
+                 t_h, hu, hi, relevant_expr, hrel, hu, hi);
+  EXECUTE format('CREATE TEMP TABLE %I AS
                     SELECT h.u, x.rank, x.item_id
-                      FROM (SELECT DISTINCT u FROM rec_eval_heldout) h
-                     CROSS JOIN LATERAL @extschema@.recommend(h.u, %s, %s::pg_catalog.float8, %L) x',
-                 k, diversity, model);
+                      FROM (SELECT DISTINCT u FROM pg_temp.%I) h
+                     CROSS JOIN LATERAL @extschema@.recommend(h.u, %s, %L::pg_catalog.float8, %L) x',
+                 t_l, t_h, k, diversity, model);
   -- popularity in the model's interactions (rows per item, like the scorer's train counts)
-  EXECUTE format('CREATE TEMP TABLE rec_eval_pop AS SELECT t.i, pg_catalog.count(*)::pg_catalog.float8 AS cnt FROM (%s) AS t(u, i, w, ts) GROUP BY t.i', q.train_sql);
+  EXECUTE format('CREATE TEMP TABLE %I AS SELECT t.i, pg_catalog.count(*)::pg_catalog.float8 AS cnt FROM (%s) AS t(u, i, w, ts) GROUP BY t.i', t_p, q.train_sql);
   EXECUTE format('SELECT pg_catalog.count(DISTINCT t.u)::pg_catalog.float8 FROM (%s) AS t(u, i, w, ts)', q.train_sql) INTO n_train_users;
   IF q.catalog_sql IS NOT NULL THEN
-    EXECUTE format('INSERT INTO rec_eval_pop SELECT c.i, 0 FROM (%s) AS c(i) WHERE NOT EXISTS (SELECT 1 FROM rec_eval_pop p WHERE p.i = c.i)', q.catalog_sql);
+    EXECUTE format('INSERT INTO pg_temp.%I SELECT c.i, 0 FROM (%s) AS c(i) WHERE NOT EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.i = c.i)', t_p, q.catalog_sql, t_p);
     EXECUTE format('SELECT pg_catalog.count(*) FROM (%s) AS c(i)', q.catalog_sql) INTO n_catalog;
   ELSE
     SELECT pg_catalog.count(*) FROM recommender.model_item mi JOIN recommender.model m
         ON m.name = mi.model AND m.version = mi.version WHERE m.name = evaluate.model INTO n_catalog;
   END IF;
   n_pop := ceil(0.1 * n_catalog);
-  ALTER TABLE rec_eval_pop ADD COLUMN popular boolean;
-  UPDATE rec_eval_pop p SET popular = o.rn <= n_pop
-    FROM (SELECT i, row_number() OVER (ORDER BY cnt DESC, i) AS rn FROM rec_eval_pop) o WHERE o.i = p.i;
+  EXECUTE format('ALTER TABLE pg_temp.%I ADD COLUMN popular boolean', t_p);
+  EXECUTE format('UPDATE pg_temp.%I p SET popular = o.rn <= $1
+    FROM (SELECT i, row_number() OVER (ORDER BY cnt DESC, i) AS rn FROM pg_temp.%I) o WHERE o.i = p.i', t_p, t_p) USING n_pop;
   IF q.category_sql IS NOT NULL THEN
-    EXECUTE format('CREATE TEMP TABLE rec_eval_cat AS SELECT DISTINCT c.i, c.cat FROM (%s) AS c(i, cat)', q.category_sql);
+    EXECUTE format('CREATE TEMP TABLE %I AS SELECT DISTINCT c.i, c.cat FROM (%s) AS c(i, cat)', t_c, q.category_sql);
   ELSE
-    CREATE TEMP TABLE rec_eval_cat (i int8, cat text);
+    EXECUTE format('CREATE TEMP TABLE %I (i pg_catalog.int8, cat pg_catalog.text)', t_c);
   END IF;
 
-  RETURN QUERY
-  WITH relv AS (SELECT DISTINCT u, i FROM rec_eval_heldout WHERE rel),
+  -- $1 k, $2 the number of users in the interactions (NULL when there are none: novelty is then
+  -- undefined), $3 the catalog size
+  RETURN QUERY EXECUTE pg_catalog.format($q$
+  WITH relv AS (SELECT DISTINCT u, i FROM pg_temp.%1$I WHERE rel),
   nrel AS (SELECT u, count(*)::float8 AS n FROM relv GROUP BY u),
   hits AS (
     SELECT l.u, l.rank, (r.i IS NOT NULL) AS hit,
            count(*) FILTER (WHERE r.i IS NOT NULL) OVER (PARTITION BY l.u ORDER BY l.rank) AS hits_so_far
-      FROM rec_eval_lists l LEFT JOIN relv r ON r.u = l.u AND r.i = l.item_id
-     WHERE l.rank <= evaluate.k),
+      FROM pg_temp.%2$I l LEFT JOIN relv r ON r.u = l.u AND r.i = l.item_id
+     WHERE l.rank <= $1),
   per_user AS (
     SELECT n.u, n.n,
            COALESCE(sum(h.hit::int), 0)::float8 AS nh,
            COALESCE(sum(CASE WHEN h.hit THEN ln(2::float8) / ln((h.rank + 1)::float8) END), 0)::float8 AS dcg,
            COALESCE(sum(CASE WHEN h.hit THEN h.hits_so_far::float8 / h.rank END), 0)::float8 AS ap_sum,
-           (SELECT sum(ln(2::float8) / ln((p + 1)::float8)) FROM generate_series(1, least(evaluate.k, n.n::int)) p)::float8 AS idcg
+           (SELECT sum(ln(2::float8) / ln((p + 1)::float8)) FROM generate_series(1, least($1, n.n::int)) p)::float8 AS idcg
       FROM nrel n LEFT JOIN hits h ON h.u = n.u GROUP BY n.u, n.n),
   acc AS (
-    SELECT avg(nh / evaluate.k) AS p, avg(nh / n) AS r, avg(dcg / idcg) AS ndcg,
-           avg(ap_sum / least(evaluate.k, n)) AS map, avg((nh > 0)::int::float8) AS hr, count(*)::float8 AS users
+    SELECT avg(nh / $1) AS p, avg(nh / n) AS r, avg(dcg / idcg) AS ndcg,
+           avg(ap_sum / least($1, n)) AS map, avg((nh > 0)::int::float8) AS hr, count(*)::float8 AS users
       FROM per_user),
-  lists AS (SELECT l.* FROM rec_eval_lists l WHERE l.rank <= evaluate.k),
-  catarr AS (SELECT i, array_agg(cat) AS a FROM rec_eval_cat GROUP BY i),
+  lists AS (SELECT l.* FROM pg_temp.%2$I l WHERE l.rank <= $1),
+  catarr AS (SELECT i, array_agg(cat) AS a FROM pg_temp.%4$I GROUP BY i),
   pairs AS (
     SELECT a.u, ca.a AS x, cb.a AS y
       FROM lists a JOIN lists b ON b.u = a.u AND b.rank > a.rank
@@ -864,13 +996,13 @@ BEGIN
   ild AS (SELECT avg(d) AS ild FROM (SELECT u, avg(dist) AS d FROM pair_dist GROUP BY u) x),
   per_list AS (
     SELECT l.u,
-           (SELECT count(DISTINCT c.cat) FROM lists l2 JOIN rec_eval_cat c ON c.i = l2.item_id WHERE l2.u = l.u)::float8 AS cats,
-           avg(-ln(greatest(COALESCE(p.cnt, 0), 1) / n_train_users) / ln(2::float8))::float8 AS novelty,
+           (SELECT count(DISTINCT c.cat) FROM lists l2 JOIN pg_temp.%4$I c ON c.i = l2.item_id WHERE l2.u = l.u)::float8 AS cats,
+           avg(-ln(greatest(COALESCE(p.cnt, 0), 1) / $2) / ln(2::float8))::float8 AS novelty,
            bool_and(COALESCE(p.popular, false)) AS pop_only,
            avg(COALESCE(p.popular, false)::int)::float8 AS pop_share
-      FROM lists l LEFT JOIN rec_eval_pop p ON p.i = l.item_id GROUP BY l.u),
+      FROM lists l LEFT JOIN pg_temp.%3$I p ON p.i = l.item_id GROUP BY l.u),
   beyond AS (
-    SELECT (SELECT count(DISTINCT item_id) FROM lists)::float8 / nullif(n_catalog, 0) AS coverage,
+    SELECT (SELECT count(DISTINCT item_id) FROM lists)::float8 / nullif($3, 0) AS coverage,
            avg(cats) AS cats, avg(novelty) AS novelty, avg(pop_only::int)::float8 AS pop_only,
            avg(pop_share) AS pop_share, count(*)::float8 AS lists
       FROM per_list)
@@ -881,8 +1013,9 @@ BEGIN
       ('ndcg', acc.ndcg), ('map', acc.map), ('hit_rate', acc.hr), ('accuracy_users', acc.users),
       ('catalog_coverage', beyond.coverage), ('ild', ild.ild), ('categories_per_list', beyond.cats),
       ('novelty', beyond.novelty), ('popular_only_lists', beyond.pop_only),
-      ('popular_share', beyond.pop_share), ('lists', beyond.lists)) AS x(metric, value);
-  PERFORM recommender._drop_eval_tables();
+      ('popular_share', beyond.pop_share), ('lists', beyond.lists)) AS x(metric, value)
+  $q$, t_h, t_l, t_p, t_c) USING k, NULLIF(n_train_users, 0), n_catalog;
+  EXECUTE format('DROP TABLE pg_temp.%I, pg_temp.%I, pg_temp.%I, pg_temp.%I', t_h, t_l, t_p, t_c);
 END
 $$;
 COMMENT ON FUNCTION recommender.evaluate(text, regclass, text, text, text, float8, integer, float8) IS
@@ -1339,6 +1472,9 @@ CREATE FUNCTION @extschema@.recommend(
 RETURNS TABLE (rank integer, item_id bigint, score float8, relevance_rank integer,
                for_variety boolean, source text)
 LANGUAGE c STABLE
+-- every query it runs (internal, registered relations, filter predicates) resolves names in
+-- pg_catalog only, whatever the caller's search_path
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'rec_recommend';
 COMMENT ON FUNCTION @extschema@.recommend(bigint, integer, float8, text, boolean, text, text, integer) IS
   'the k best items for a user, best first, read from the user''s live history; diversity in [0,1] re-ranks for variety (for_variety marks items placed for it); users without history get popular items (source = popular). Rules: exclude_seen (default true), filter (a named filter or a boolean column of the items table), category (stay within it), max_per_category';
@@ -1349,6 +1485,9 @@ CREATE FUNCTION @extschema@.explain(
     model text DEFAULT NULL)
 RETURNS TABLE (role text, item_id bigint, title text, contribution float8, share float8, detail text)
 LANGUAGE c STABLE
+-- every query it runs (internal, registered relations, filter predicates) resolves names in
+-- pg_catalog only, whatever the caller's search_path
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'rec_explain';
 COMMENT ON FUNCTION @extschema@.explain(bigint, bigint, text) IS
   'why an item is (or is not) recommended to a user: a "score" row with the verdict and rank, then one "because" row per item of the user''s own history with its exact contribution (the contributions add up to the score)';
@@ -1360,6 +1499,9 @@ CREATE FUNCTION @extschema@.similar_items(
     model text DEFAULT NULL)
 RETURNS TABLE (rank integer, item_id bigint, score float8, relevance_rank integer, for_variety boolean)
 LANGUAGE c STABLE
+-- every query it runs (internal, registered relations, filter predicates) resolves names in
+-- pg_catalog only, whatever the caller's search_path
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'rec_similar_items';
 COMMENT ON FUNCTION @extschema@.similar_items(bigint, integer, float8, text) IS
   'items that go with an item (the model''s weights for a one-item history), for product pages';

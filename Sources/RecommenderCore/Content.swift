@@ -66,13 +66,22 @@ public enum ContentBuilder {
         return (vectors, present)
     }
 
-    /// Parses an embedding written as "x,y,z" (array_to_string), checks it and L2-normalises it.
+    /// Parses an embedding written as "x,y,z" (array_to_string with NULLs as "NULL"), checks it and
+    /// L2-normalises it. An empty array gives no vector, like NULL or an all-zero embedding.
     public static func embedding(_ text: String, itemId: Int64) throws -> [Float] {
         var values: [Double] = []
+        let hint = "Embeddings must be arrays of finite numbers within the range of real (about 3.4e38), without NULLs; NULL or an empty array means no embedding."
+        if Substring(text).trimmingCharacters().isEmpty { return [] }
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let x = Double(part.trimmingCharacters()), x.isFinite, abs(x) <= Double(Float.greatestFiniteMagnitude) else {
-                throw RecError.outOfRange("the embedding of item \(itemId) holds a value that is not a finite number (\(part))",
-                                          hint: "Embeddings must be arrays of finite numbers, without NULLs.")
+            let p = part.trimmingCharacters()
+            if p == "NULL" {
+                throw RecError.nullValue("the embedding of item \(itemId) holds a NULL", hint: hint)
+            }
+            guard let x = Double(p), x.isFinite else {
+                throw RecError.outOfRange("the embedding of item \(itemId) holds a value that is not a finite number (\(p))", hint: hint)
+            }
+            guard abs(x) <= Double(Float.greatestFiniteMagnitude) else {
+                throw RecError.outOfRange("the embedding of item \(itemId) holds \(p), beyond the range of real", hint: hint)
             }
             values.append(x)
         }

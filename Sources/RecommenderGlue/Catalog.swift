@@ -41,14 +41,23 @@ enum Catalog {
     /// The model a call means: the named one, else "default", else the only one there is.
     static func resolve(_ requested: String?) throws -> ModelRow {
         let cursor = try Cursor("""
-            SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior, recency_half_life
+            SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior, recency_half_life,
+                   -- trust (see recommender._check_trust), in this cached plan: pg_has_role(a, c, 'USAGE')
+                   -- is true when a is c, a superuser, or a member of c
+                   COALESCE(pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(registered_by)), CURRENT_USER, 'USAGE'), false)
+                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[interactions, items])
+                                      AND c.relkind OPERATOR(pg_catalog.=) 'v'
+                                      AND NOT pg_catalog.pg_has_role(c.relowner, CURRENT_USER, 'USAGE'))
               FROM recommender.model
              WHERE $1::pg_catalog.text IS NULL OR name OPERATOR(pg_catalog.=) $1::pg_catalog.text
              ORDER BY name OPERATOR(pg_catalog.=) 'default' DESC, name LIMIT 2
             """, [.optionalText(requested)])
         defer { try? cursor.close() }
         var rows: [ModelRow] = []
+        var trusted: [Bool] = []
         try cursor.forEachRow { r in
+            trusted.append(try cursor.bool(r, 8) ?? false)
             rows.append(ModelRow(name: try cursor.text(r, 0) ?? "",
                                  version: try cursor.int8(r, 1),
                                  configStamp: try cursor.int8(r, 2) ?? 0,
@@ -58,16 +67,15 @@ enum Catalog {
                                  contentPrior: try cursor.float8(r, 6) ?? 0,
                                  recencyHalfLife: try cursor.float8(r, 7) ?? 0))
         }
-        if rows.isEmpty {
-            // Hidden by row security? Then say "permission denied", as PostgreSQL would for the table.
-            let h = try Cursor("SELECT recommender._hidden_model($1)", [.optionalText(requested)])
-            var table: String? = nil
-            try h.forEachRow { r in table = try h.text(r, 0) }
-            try h.close()
-            if let t = table {
-                throw RecError("42501", "permission denied for model \"\(requested ?? "default")\": it reads table \(t)",
-                               hint: "A role may use a model only if it may SELECT the model's interactions table: GRANT SELECT ON \(t) TO the role.")
-            }
+        // A model hidden by row security is reported exactly like one that does not exist: the
+        // error must not tell a role which model names exist or which tables they read.
+        // A registration the calling role does not trust is refused on every call, before any of
+        // its SQL (cached per backend, possibly by another role) runs: _check_trust says why.
+        if let first = rows.first, trusted.first == false, requested != nil || first.name == "default" || rows.count == 1 {
+            _ = try PG.exec("SELECT recommender._check_trust(m) FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) $1",
+                            [.text(first.name)])
+            throw RecError("42501", "model \"\(first.name)\" is registered by a role the current role does not trust",
+                           hint: "See recommender.status('\(first.name)').")
         }
         if let name = requested {
             guard let row = rows.first else {
@@ -161,14 +169,14 @@ enum Catalog {
         var beta = 0.0
         var sequenceWeight = 0.0
         let meta = try Cursor("""
-            SELECT items, params->>'weighting', (params->>'similarity_dims')::pg_catalog.int4,
-                   (params->>'has_categories')::pg_catalog.bool,
-                   COALESCE((params->>'weight_power')::pg_catalog.float8, 1),
-                   COALESCE((params->>'weight_scale')::pg_catalog.float8, 1),
-                   COALESCE((params->>'catalog_items')::pg_catalog.int4, items),
-                   COALESCE((params->>'content_dims')::pg_catalog.int4, 0),
-                   COALESCE((params->>'content_beta')::pg_catalog.float8, 0),
-                   COALESCE((params->>'sequence_weight')::pg_catalog.float8, 0)
+            SELECT items, params OPERATOR(pg_catalog.->>) 'weighting', (params OPERATOR(pg_catalog.->>) 'similarity_dims')::pg_catalog.int4,
+                   (params OPERATOR(pg_catalog.->>) 'has_categories')::pg_catalog.bool,
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'weight_power')::pg_catalog.float8, 1),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'weight_scale')::pg_catalog.float8, 1),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'catalog_items')::pg_catalog.int4, items),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'content_dims')::pg_catalog.int4, 0),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'content_beta')::pg_catalog.float8, 0),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -250,7 +258,7 @@ enum Catalog {
         if hasCategories {
             let cn = try Cursor("""
                 SELECT c.value FROM recommender.model_version v,
-                       pg_catalog.jsonb_array_elements_text(v.params->'categories') WITH ORDINALITY AS c(value, n)
+                       pg_catalog.jsonb_array_elements_text(v.params OPERATOR(pg_catalog.->) 'categories') WITH ORDINALITY AS c(value, n)
                  WHERE v.model OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2 ORDER BY c.n
                 """, [.text(name), .int8(version)])
             try cn.forEachRow { r in names.append(try cn.text(r, 0) ?? "") }

@@ -27,11 +27,11 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         var maxItems = 10000
         var weighting = Weighting.log
         let pc = try Cursor("""
-            SELECT items, (params->>'watermark')::pg_catalog.float8, COALESCE((params->>'keep_gram')::pg_catalog.bool, false),
-                   (params->>'lambda')::pg_catalog.float8, COALESCE((params->>'dropout')::pg_catalog.float8, 0),
-                   COALESCE((params->>'row_norm')::pg_catalog.float8, 0), params->>'weighting',
-                   COALESCE((params->>'weight_power')::pg_catalog.float8, 1), COALESCE((params->>'weight_scale')::pg_catalog.float8, 1),
-                   COALESCE((params->>'max_items')::pg_catalog.int4, 10000)
+            SELECT items, (params OPERATOR(pg_catalog.->>) 'watermark')::pg_catalog.float8, COALESCE((params OPERATOR(pg_catalog.->>) 'keep_gram')::pg_catalog.bool, false),
+                   (params OPERATOR(pg_catalog.->>) 'lambda')::pg_catalog.float8, COALESCE((params OPERATOR(pg_catalog.->>) 'dropout')::pg_catalog.float8, 0),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'row_norm')::pg_catalog.float8, 0), params OPERATOR(pg_catalog.->>) 'weighting',
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'weight_power')::pg_catalog.float8, 1), COALESCE((params OPERATOR(pg_catalog.->>) 'weight_scale')::pg_catalog.float8, 1),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'max_items')::pg_catalog.int4, 10000)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(m.name), .int8(oldVersion)])
         try pc.forEachRow { r in

@@ -302,6 +302,20 @@ final class ContentTests: XCTestCase {
         assertRecError("22003", try ContentBuilder.embedding("1;2", itemId: 5))
     }
 
+    func testEmbeddingEmptyNullAndBeyondReal() throws {
+        // an empty array ('{}' -> "") is no embedding, like NULL; it used to say "not a finite number ()"
+        XCTAssertEqual(try ContentBuilder.embedding("", itemId: 5), [])
+        XCTAssertEqual(try ContentBuilder.embedding("  ", itemId: 5), [])
+        assertRecError("22004", try ContentBuilder.embedding("1,NULL", itemId: 5))
+        do {
+            _ = try ContentBuilder.embedding("1,1e39", itemId: 5)
+            XCTFail("1e39 is beyond real")
+        } catch let e as RecError {
+            XCTAssertEqual(e.sqlstate, "22003")
+            XCTAssertTrue(e.message.contains("beyond the range of real"), e.message)
+        }
+    }
+
     func testEmbeddingAllZeroIsEmpty() throws {
         XCTAssertEqual(try ContentBuilder.embedding("0,0,0", itemId: 1), [])
         XCTAssertEqual(try ContentBuilder.embedding("0", itemId: 1), [])
