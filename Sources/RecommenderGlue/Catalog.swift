@@ -41,7 +41,10 @@ enum Catalog {
     /// The model a call means: the named one, else "default", else the only one there is.
     static func resolve(_ requested: String?) throws -> ModelRow {
         let cursor = try Cursor("""
-            SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior, recency_half_life,
+            SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior,
+                   -- a 0.2.0 column read by name, so that this library also serves a database whose
+                   -- extension is still at 0.1.0 (between installing it and ALTER EXTENSION UPDATE)
+                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'recency_half_life')::pg_catalog.float8, 0),
                    -- trust (see recommender._check_trust), in this cached plan: pg_has_role(a, c, 'USAGE')
                    -- is true when a is c, a superuser, or a member of c
                    COALESCE(pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(registered_by)), CURRENT_USER, 'USAGE'), false)
@@ -49,7 +52,7 @@ enum Catalog {
                                     WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[interactions, items])
                                       AND c.relkind OPERATOR(pg_catalog.=) 'v'
                                       AND NOT pg_catalog.pg_has_role(c.relowner, CURRENT_USER, 'USAGE'))
-              FROM recommender.model
+              FROM recommender.model m
              WHERE $1::pg_catalog.text IS NULL OR name OPERATOR(pg_catalog.=) $1::pg_catalog.text
              ORDER BY name OPERATOR(pg_catalog.=) 'default' DESC, name LIMIT 2
             """, [.optionalText(requested)])

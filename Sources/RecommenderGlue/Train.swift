@@ -57,6 +57,26 @@ func floatBytes(_ a: ArraySlice<Float>) -> [UInt8] {
 public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointer?) -> Int32 {
     guarded {
         guard let name = modelName(model) else { throw RecError.nullValue("model must not be NULL") }
+        let r = try trainModel(name)
+        try Sink(handle: sink).row([.text(r.model), .int8(r.version), .int4(Int32(clamping: r.users)), .int4(Int32(clamping: r.items)),
+                                    .int8(Int64(r.interactions)), .float8(r.seconds)])
+    }
+}
+
+/// What one training made.
+struct TrainResult {
+    var model: String
+    var version: Int64
+    var users: Int
+    var items: Int
+    var interactions: Int
+    var seconds: Double
+}
+
+/// Trains the model and stores the new version in the caller's transaction (train(), and update()
+/// for models it cannot fold new interactions into).
+func trainModel(_ name: String) throws -> TrainResult {
+    do {
         let t0 = now()
         // Lock the registration: concurrent trainings of one model queue up instead of racing.
         _ = try Catalog.resolve(name)   // a clear error for unknown models
@@ -65,8 +85,9 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         var p = TrainParams()
         let pc = try Cursor("""
             SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8,
-                   weight_power, dropout, row_norm, trend_weight, keep_gram, sequence_weight
-              FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1
+                   weight_power, dropout, row_norm, trend_weight, keep_gram,
+                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0)
+              FROM recommender.model m WHERE name OPERATOR(pg_catalog.=) $1
             """, [.text(m.name)])
         try pc.forEachRow { r in
             p.lambda = try pc.float8(r, 0) ?? p.lambda
@@ -228,8 +249,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         _ = try PG.exec("UPDATE recommender.model_version SET train_seconds = $3 WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
                         [.text(m.name), .int8(version), .float8(elapsed)])
         try PG.notice("recommender: model \"\(m.name)\" version \(version) trained in \(formatNumber(elapsed)) s")
-        try Sink(handle: sink).row([.text(m.name), .int8(version), .int4(Int32(b.userCount)), .int4(Int32(n)),
-                                    .int8(Int64(b.events)), .float8(elapsed)])
+        return TrainResult(model: m.name, version: version, users: b.userCount, items: n, interactions: b.events, seconds: elapsed)
     }
 }
 

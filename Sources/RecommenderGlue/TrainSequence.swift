@@ -27,17 +27,16 @@ func blendSequence(into weights: inout [Float], params p: TrainParams, builder b
 }
 
 /// update() folds new rows into the kept Gram matrix only; the sequential component would need
-/// its own kept matrices (SᵀS, SᵀT), which are not kept yet: refuse clearly instead of dropping it.
-func refuseSequential(model: String, version: Int64) throws {
+/// its own kept matrices (SᵀS, SᵀT), which are not kept yet. So for a model trained with one,
+/// update() trains it again in full (a NOTICE says so) rather than dropping the component or
+/// failing: tune() may choose a sequential component for a shop whose pg_cron job calls update().
+func hasSequentialComponent(model: String, version: Int64) throws -> Bool {
     let c = try Cursor("""
-        SELECT COALESCE((params->>'sequence_weight')::pg_catalog.float8, 0)
+        SELECT COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0)
           FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
         """, [.text(model), .int8(version)])
     var w = 0.0
     try c.forEachRow { r in w = try c.float8(r, 0) ?? 0 }
     try c.close()
-    if w > 0 {
-        throw RecError("0A000", "recommender.update() cannot fold new interactions into model \"\(model)\": it was trained with a sequential component (sequence_weight \(formatNumber(w)))",
-                       hint: "Retrain with recommender.train('\(model)'), or set sequence_weight => 0 to use update(). New interactions already count at once through the live history.")
-    }
+    return w > 0
 }

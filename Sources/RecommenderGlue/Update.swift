@@ -47,7 +47,13 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             maxItems = Int(try pc.int4(r, 9) ?? 10000)
         }
         try pc.close()
-        try refuseSequential(model: m.name, version: oldVersion)
+        if try hasSequentialComponent(model: m.name, version: oldVersion) {
+            try PG.notice("recommender: model \"\(m.name)\" has a sequential component, which update() cannot fold new interactions into: training it in full")
+            let r = try trainModel(m.name)
+            try Sink(handle: sink).row([.text(r.model), .int8(r.version), .int4(Int32(clamping: r.users)), .null(Int32(REC_INT8)),
+                                        .float8(now() - t0)])
+            return
+        }
         guard keep else {
             throw RecError.objectState("model \"\(m.name)\" was trained without keeping its Gram matrix",
                                        hint: "SELECT recommender.configure('\(m.name)', keep_gram => true); then train once; later updates fold new interactions in.")

@@ -57,13 +57,16 @@ SELECT count(*) FILTER (WHERE w.score IS DISTINCT FROM r.score) > 0 AS recency_c
 SELECT bool_and(e.detail NOT LIKE '%recency%') AS no_recency_detail_when_off
   FROM u, LATERAL recommend(u.c, 1, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e WHERE e.role = 'because';
 
--- update() cannot fold new rows into a sequential component yet: a clear error (0A000)
+-- update() cannot fold new rows into a sequential component: it trains the model in full
+-- instead (a NOTICE says so; new_interactions is NULL), and the component is kept
 SELECT 1 FROM recommender.configure('seq', keep_gram => true);
 SELECT 1 FROM recommender.train('seq');
-SELECT * FROM recommender.update('seq');
-\set VERBOSITY sqlstate
-SELECT * FROM recommender.update('seq');
-\set VERBOSITY default
+SELECT version AS v_before FROM recommender.model WHERE name = 'seq' \gset
+SELECT model, version > :v_before AS newer, users > 0 AS has_users, new_interactions IS NULL AS full_training
+  FROM recommender.update('seq');
+SELECT (v.params->>'sequence_weight')::float8 > 0 AS sequence_kept
+  FROM recommender.model m JOIN recommender.model_version v ON v.model = m.name AND v.version = m.version
+ WHERE m.name = 'seq';
 SELECT 1 FROM recommender.configure('seq', keep_gram => false, sequence_weight => 0);
 
 -- tune(): bad arguments
