@@ -75,11 +75,14 @@ public struct TrainingShape: Equatable {
     public var similarityDims: Int
     /// Content vector dimensions (0: no content vectors).
     public var contentDims: Int
+    /// Whether the sequential component is trained (sequence_weight > 0: SᵀS and SᵀT, see Sequence.swift).
+    public var sequence: Bool
     public init(items: Int, catalogItems: Int? = nil, nonZeros: Int = 0, users: Int = 0, events: Int = 0,
-                similarityDims: Int = 0, contentDims: Int = 0) {
+                similarityDims: Int = 0, contentDims: Int = 0, sequence: Bool = false) {
         self.items = items; self.catalogItems = catalogItems ?? items; self.nonZeros = nonZeros; self.users = users
         self.events = events
         self.similarityDims = similarityDims; self.contentDims = contentDims
+        self.sequence = sequence
     }
 }
 
@@ -95,6 +98,8 @@ public enum MemoryBudget {
     ///   Gram:       G (8 n^2)
     ///   similarity: G + the random projection and its product (2 x 8 n d) + result (4 n d)
     ///   solve:      G (8 n^2) + B (4 n^2) + similarity vectors (4 n d)  <- the peak for any real n
+    ///   sequence:   B + similarity + SᵀS and SᵀT (2 x 8 n^2) + the time-ordered histories
+    ///               (about 64 bytes a user-item pair), when sequence_weight > 0: 20 n^2 at the peak
     ///   content:    B + similarity + content vectors (4 N c, plus a per-item copy while parsing
     ///               embeddings) + the sample for beta (at most 1500^2 floats)
     /// The runtime allowance (64 MB) covers OpenBLAS's per-thread buffers during the solve, SPI's
@@ -117,7 +122,9 @@ public enum MemoryBudget {
         let simPhase = g + simWork
         let solvePhase = g + b + sim
         let contentPhase = b + sim + content + beta
-        return Bytes.max(Bytes.max(gramPhase, simPhase), Bytes.max(solvePhase, contentPhase)) + sparse + perItem + runtime
+        let sequencePhase = s.sequence ? b + sim + g + g + .elements(s.nonZeros, 64) : .zero
+        return Bytes.max(Bytes.max(Bytes.max(gramPhase, simPhase), Bytes.max(solvePhase, contentPhase)), sequencePhase)
+            + sparse + perItem + runtime
     }
 
     /// What a loaded model holds in a backend: weights, similarity and content vectors, and the

@@ -148,7 +148,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         // vectors of an embedding column are checked again once their dimension is known)
         let contentGuess = sql.content == nil ? 0 : (m.hasEmbedding ? 0 : 256)
         let shape = TrainingShape(items: n, catalogItems: total, nonZeros: x.nonZeros, users: b.userCount, events: b.events,
-                                  similarityDims: dims, contentDims: contentGuess)
+                                  similarityDims: dims, contentDims: contentGuess, sequence: p.sequenceWeight > 0)
         try Memory.checkTraining(shape, model: m.name, announce: true)
         try Memory.checkServing(MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: contentGuess,
                                                    categories: hasCategories), model: m.name, items: n, checkAvailable: false)

@@ -30,6 +30,17 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertEqual(Double(big) / 1e9, 10.8, accuracy: 0.2)
     }
 
+    func testSequentialComponentRaisesThePeakTo20NSquared() throws {
+        // With sequence_weight > 0, SᵀS and SᵀT (8 n^2 each) are alive with B (4 n^2) after the
+        // EASE solve: 20 n^2, more than the 12 n^2 of the solve itself.
+        for n in [1000, 10_000] {
+            let plain = try XCTUnwrap(MemoryBudget.training(TrainingShape(items: n, nonZeros: 20 * n, users: 3 * n)).value)
+            let seq = try XCTUnwrap(MemoryBudget.training(TrainingShape(items: n, nonZeros: 20 * n, users: 3 * n, sequence: true)).value)
+            XCTAssertGreaterThanOrEqual(seq, 20 * n * n, "n = \(n)")
+            XCTAssertGreaterThanOrEqual(seq - plain, 8 * n * n, "n = \(n)")
+        }
+    }
+
     func testServedModelSize() {
         let b = MemoryBudget.model(items: 991, catalogItems: 991, similarityDims: 0, contentDims: 0, categories: true).value
         XCTAssertEqual(b, 4 * 991 * 991 + 120 * 991)
