@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Lists, or prints as CREATE OR REPLACE, the functions whose definitions differ between two
+install scripts: a tool for writing an upgrade script (the identity check of
+Tests/scenarios/upgrade.sh says whether the result equals a fresh install).
+  scripts/upgrade-functions.py OLD.sql NEW.sql            # NEW / CHANGED / DROPPED, one per line
+  scripts/upgrade-functions.py OLD.sql NEW.sql --print    # the NEW and CHANGED blocks, in NEW's order
+A block runs from its 'CREATE FUNCTION name(' line to the first blank line after its body (so it
+takes the COMMENT and anything else written right after it)."""
+import re, sys
+
+def blocks(path):
+    lines = open(path).read().split("\n")
+    out = []
+    for i, l in enumerate(lines):
+        m = re.match(r"CREATE (OR REPLACE )?FUNCTION ([\w@.]+)\(", l)
+        if m:
+            j, inb = i, False
+            while j < len(lines):
+                if lines[j].count("$$") % 2 == 1:
+                    inb = not inb
+                if not inb and lines[j].strip() == "" and j > i:
+                    break
+                j += 1
+            out.append((m.group(2), "\n".join(lines[i:j])))
+    return out
+
+old, new = blocks(sys.argv[1]), blocks(sys.argv[2])
+olddict = {}
+for k, b in old:
+    olddict.setdefault(k, []).append(b)
+newnames = {k for k, _ in new}
+for k, b in new:
+    if k in olddict and b in olddict[k]:
+        continue
+    if "--print" in sys.argv:
+        print(b.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+        print()
+    else:
+        print(("CHANGED " if k in olddict else "NEW ") + k)
+if "--print" not in sys.argv:
+    for k in olddict:
+        if k not in newnames:
+            print("DROPPED " + k)
