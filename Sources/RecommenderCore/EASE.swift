@@ -66,29 +66,10 @@ public enum EASE {
         // Threads only for the factorisation: scoring runs BLAS on one thread (see BLAS.singleThreaded).
         openblas_set_num_threads(Int32(max(1, min(threads, 64))))
         defer { openblas_set_num_threads(1) }
-        var info: Int32 = 0
-        var nn = Int32(n)
-        var uplo = Int8(UInt8(ascii: "U"))
-        // Row-major full symmetric == column-major full symmetric; LAPACK's "U" of column-major is
-        // our lower triangle, which does not matter because we mirror afterwards.
-        g.withUnsafeMutableBufferPointer { gp in
-            dpotrf_(&uplo, &nn, gp.baseAddress, &nn, &info)
-        }
-        guard info == 0 else {
-            throw RecError("XX000", "Cholesky factorisation failed (info \(info))",
-                           hint: "Increase lambda; the regularised Gram matrix must be positive definite.")
-        }
+        // P = G^-1 by blocks (BlockedCholesky), polling `interrupt` every few milliseconds;
+        // returns the full symmetric P in place.
+        try BlockedCholesky.invert(&g, n: n, interrupt: interrupt)
         try interrupt()
-        g.withUnsafeMutableBufferPointer { gp in
-            dpotri_(&uplo, &nn, gp.baseAddress, &nn, &info)
-        }
-        guard info == 0 else { throw RecError("XX000", "matrix inversion failed (info \(info))", hint: "Increase lambda.") }
-        try interrupt()
-        // dpotri filled the column-major upper triangle: element (r, c) with r <= c lives at
-        // g[c * n + r]. Mirror into a full matrix P (symmetric, so row/column-major agree).
-        for c in 0..<n {
-            for r in 0..<c { g[r * n + c] = g[c * n + r] }
-        }
         var b = [Float](repeating: 0, count: n * n)
         var diag = [Double](repeating: 0, count: n)
         for j in 0..<n { diag[j] = g[j * n + j] }
