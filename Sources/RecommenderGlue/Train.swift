@@ -105,8 +105,8 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             throw RecError.objectState("model \"\(m.name)\" has no interactions with a positive weight to learn from",
                                        hint: "Check the registered table and event weights with SELECT * FROM recommender.status('\(m.name)').")
         }
-        let transform = ValueTransform(p.weighting, power: p.weightPower, scale: p.weighting == .power ? max(b.maxTotal(), 1e-300) : 1)
-        let x = b.build(transform: transform, rowNorm: p.rowNorm)
+        let transform = ValueTransform(p.weighting, power: p.weightPower, scale: p.weighting == .power ? max(try b.maxTotal(interrupt: PG.interrupt), 1e-300) : 1)
+        let x = try b.build(transform: transform, rowNorm: p.rowNorm, interrupt: PG.interrupt)
         let n = b.itemCount
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
 
@@ -121,13 +121,13 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
         var g = try EASE.gram(x, interrupt: PG.interrupt)
         let keptGram: [Double] = p.keepGram ? g : []
         let dims = hasCategories ? 0 : min(48, n)
-        let sim = hasCategories ? [] : EASE.similarityVectors(gram: g, n: n, dims: dims)
+        let sim = hasCategories ? [] : try EASE.similarityVectors(gram: g, n: n, dims: dims, interrupt: PG.interrupt)
         try PG.interrupt()
         try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
         let weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
         g = []
-        let users = b.itemUserCounts()
-        let (pop, trend) = b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight)
+        let users = try b.itemUserCounts(interrupt: PG.interrupt)
+        let (pop, trend) = try b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight, interrupt: PG.interrupt)
 
         // 4. content vectors, and beta: how content similarity maps into the model's weights
         let allIds = b.itemIds + newIds
@@ -184,7 +184,7 @@ public func rec_swift_train(_ model: UnsafePointer<CChar>?, _ sink: OpaquePointe
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? Int32(clamping: users[i]) : 0),
                           .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
                           .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
-            if i % 256 == 255 { try PG.interrupt() }
+            if i % 16 == 15 { try PG.interrupt() }
         }
         try ins.free()
         if p.keepGram {
@@ -216,7 +216,7 @@ func storeGram(model: String, version: Int64, gram: [Double], n: Int) throws {
                        kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_BYTEA)])
     for i in 0..<n {
         try ins.exec([.text(model), .int8(version), .int4(Int32(i)), .bytes(doubleBytes(gram[(i * n)..<((i + 1) * n)]))])
-        if i % 256 == 255 { try PG.interrupt() }
+        if i % 16 == 15 { try PG.interrupt() }
     }
     try ins.free()
 }

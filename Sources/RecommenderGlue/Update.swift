@@ -126,8 +126,9 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         }
         try gc.close()
         guard rows == n else { throw RecError.internalError("the stored Gram matrix of model \"\(m.name)\" has \(rows) of \(n) rows") }
-        for u in users {
-            EASE.foldIn(gram: &g, n: n, old: row(oldRows[u]), new: row(newRows[u]))
+        for (t, u) in users.enumerated() {
+            try EASE.foldIn(gram: &g, n: n, old: row(oldRows[u]), new: row(newRows[u]), interrupt: PG.interrupt)
+            if t % 256 == 255 { try PG.interrupt() }
         }
         let kept = g
         try PG.notice("recommender: \(newEvents) new interactions of \(users.count) users folded in (\(formatNumber(now() - t0)) s); solving again")
@@ -195,7 +196,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? itemUsers[i] : 0),
                           .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
                           .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
-            if i % 256 == 255 { try PG.interrupt() }
+            if i % 16 == 15 { try PG.interrupt() }
         }
         try ins.free()
         try storeGram(model: m.name, version: version, gram: kept, n: n)
