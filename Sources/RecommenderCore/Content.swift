@@ -101,9 +101,11 @@ public enum ContentBuilder {
     }
 
     /// Parses an embedding written as "x,y,z" (array_to_string), checks it and L2-normalises it.
-    public static func embedding(_ text: String, itemId: Int64) throws -> [Float] {
+    /// Polls `interrupt` every 65,536 values (an array column can be huge).
+    public static func embedding(_ text: String, itemId: Int64, interrupt: InterruptCheck = neverInterrupted) throws -> [Float] {
         var values: [Double] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            if values.count & 0xFFFF == 0xFFFF { try interrupt() }
             guard let x = Double(part.trimmingCharacters()), x.isFinite, abs(x) <= Double(Float.greatestFiniteMagnitude) else {
                 throw RecError.outOfRange("the embedding of item \(itemId) holds a value that is not a finite number (\(part))",
                                           hint: "Embeddings must be arrays of finite numbers, without NULLs.")

@@ -83,7 +83,7 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
         for (i, id) in allIds.enumerated() {
             if i % 256 == 255 { try PG.interrupt() }
             guard let e = cat.contentEmbedding[id] else { continue }
-            let v = try ContentBuilder.embedding(e, itemId: id)
+            let v = try ContentBuilder.embedding(e, itemId: id, interrupt: PG.interrupt)
             if v.isEmpty { continue }
             if out.dims == 0 { out.dims = v.count }
             guard v.count == out.dims else {

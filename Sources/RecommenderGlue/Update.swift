@@ -117,7 +117,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         var rows = 0
         let gc = try Cursor("SELECT idx, gram FROM recommender.model_gram WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 ORDER BY idx",
                             [.text(m.name), .int8(oldVersion)])
-        try gc.forEachRow(batch: 500) { r in
+        try gc.forEachRow(batch: 64) { r in
             guard let i = try gc.int4(r, 0), Int(i) == rows, Int(i) < n,
                   try gc.doubles(r, 1, into: &g, at: Int(i) * n, expected: n) else {
                 throw RecError.internalError("the stored Gram matrix of model \"\(m.name)\" is damaged")

@@ -147,6 +147,15 @@ final class InterruptTests: XCTestCase {
         assertRecError("57014", try ContentBuilder.tfidf(docs, dims: 16, interrupt: Probe(stopAt: 1).check))
     }
 
+    func testEmbeddingParserPolls() throws {
+        let text = (0..<200_000).map { String($0 % 7) + ".5" }.joined(separator: ",")
+        let probe = Probe()
+        let v = try ContentBuilder.embedding(text, itemId: 1, interrupt: probe.check)
+        XCTAssertEqual(v, try ContentBuilder.embedding(text, itemId: 1))
+        XCTAssertGreaterThanOrEqual(probe.polls, 3)
+        assertRecError("57014", try ContentBuilder.embedding(text, itemId: 1, interrupt: Probe(stopAt: 1).check))
+    }
+
     func testGramAndSimilarityVectorsPoll() throws {
         var b = InteractionMatrixBuilder()
         var rng = LCG(3)
