@@ -11,14 +11,27 @@ import COpenBLAS
 /// dense, small and comparable by cosine.
 public enum ContentBuilder {
     /// Lower-cased word tokens of at least two characters (letters and digits).
-    public static func tokens(_ text: String) -> [String] {
+    public static func tokens(_ text: String) -> [String] { tokens(text, interrupt: {}) }
+
+    /// As `tokens(_:)`, walking the text in pieces of `pieceCharacters` characters and polling
+    /// `interrupt` after each piece (a 200 MB title took a minute in one go). Pieces end on
+    /// character boundaries and Swift lower-cases scalar by scalar, so the tokens are those of
+    /// the whole text lower-cased at once; a token that spans pieces continues in `cur`.
+    public static func tokens(_ text: String, pieceCharacters: Int = 1 << 16, interrupt: InterruptCheck) rethrows -> [String] {
         var out: [String] = []
         var cur = ""
-        for ch in text.lowercased() {
-            if ch.isLetter || ch.isNumber { cur.append(ch) } else {
-                if cur.count >= 2 { out.append(cur) }
-                cur = ""
+        var start = text.startIndex
+        let step = max(1, pieceCharacters)
+        while start < text.endIndex {
+            let end = text.index(start, offsetBy: step, limitedBy: text.endIndex) ?? text.endIndex
+            for ch in text[start..<end].lowercased() {
+                if ch.isLetter || ch.isNumber { cur.append(ch) } else {
+                    if cur.count >= 2 { out.append(cur) }
+                    cur = ""
+                }
             }
+            start = end
+            if start < text.endIndex { try interrupt() }
         }
         if cur.count >= 2 { out.append(cur) }
         return out
@@ -39,17 +52,38 @@ public enum ContentBuilder {
     /// dimensions with a hash-derived sign, L2-normalised. A document without tokens gets a zero
     /// vector and `present = false`.
     public static func tfidf(_ docs: [[String]], dims: Int = 256) -> (vectors: [Float], present: [Bool]) {
+        tfidf(docs, dims: dims, interrupt: {})
+    }
+
+    /// As `tfidf(_:dims:)`, polling `interrupt` every 65,536 tokens (one document can hold
+    /// millions of them).
+    public static func tfidf(_ docs: [[String]], dims: Int = 256, interrupt: InterruptCheck) rethrows -> (vectors: [Float], present: [Bool]) {
         let n = docs.count
         guard dims > 0, n > 0 else { return ([], []) }
+        var work = 0
         var df: [String: Int] = [:]
-        for d in docs { for t in Set(d) { df[t, default: 0] += 1 } }
+        for d in docs {
+            var seen = Set<String>()
+            for t in d {
+                if seen.insert(t).inserted { df[t, default: 0] += 1 }
+                work += 1
+                if work >= 65_536 { work = 0; try interrupt() }
+            }
+            work += 1
+        }
         var vectors = [Float](repeating: 0, count: n * dims)
         var present = [Bool](repeating: false, count: n)
         for (i, d) in docs.enumerated() where !d.isEmpty {
             var tf: [String: Int] = [:]
-            for t in d { tf[t, default: 0] += 1 }
+            for t in d {
+                tf[t, default: 0] += 1
+                work += 1
+                if work >= 65_536 { work = 0; try interrupt() }
+            }
             var v = [Double](repeating: 0, count: dims)
             for (t, c) in tf {
+                work += 1
+                if work >= 65_536 { work = 0; try interrupt() }
                 let idf = log(Double(n + 1) / Double((df[t] ?? 0) + 1)) + 1
                 let w = (1 + log(Double(c))) * idf
                 let h = fnv1a(t)
@@ -68,11 +102,13 @@ public enum ContentBuilder {
 
     /// Parses an embedding written as "x,y,z" (array_to_string with NULLs as "NULL"), checks it and
     /// L2-normalises it. An empty array gives no vector, like NULL or an all-zero embedding.
-    public static func embedding(_ text: String, itemId: Int64) throws -> [Float] {
+    /// Polls `interrupt` every 65,536 values (an array column can be huge).
+    public static func embedding(_ text: String, itemId: Int64, interrupt: InterruptCheck = neverInterrupted) throws -> [Float] {
         var values: [Double] = []
         let hint = "Embeddings must be arrays of finite numbers within the range of real (about 3.4e38), without NULLs; NULL or an empty array means no embedding."
         if Substring(text).trimmingCharacters().isEmpty { return [] }
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            if values.count & 0xFFFF == 0xFFFF { try interrupt() }
             let p = part.trimmingCharacters()
             if p == "NULL" {
                 throw RecError.nullValue("the embedding of item \(itemId) holds a NULL", hint: hint)

@@ -9,7 +9,8 @@ import COpenBLAS
 /// own history items, which makes explanations exact and new interactions count at once.
 public enum EASE {
     /// The dense Gram matrix G = X^T X (n x n, row-major, full symmetric), accumulated from the
-    /// sparse rows. The loop polls `interrupt` between users.
+    /// sparse rows. The loops poll `interrupt` every ~500,000 multiply-adds (within a user's row
+    /// too) and between bands of the final mirror.
     public static func gram(_ x: SparseMatrix, interrupt: InterruptCheck = neverInterrupted) throws -> [Double] {
         let n = x.cols
         let (count, overflow) = n.multipliedReportingOverflow(by: n)
@@ -29,13 +30,21 @@ public enum EASE {
                         b += 1
                     }
                     a += 1
+                    // within a user too: one history can hold the whole catalog
+                    work += e - a
+                    if work > 500_000 { work = 0; try interrupt() }
                 }
-                work += (e - s) * (e - s)
-                if work > 1_000_000 { work = 0; try interrupt() }
+                work += 1
             }
-            // rows were filled for ia <= ib (colIndex sorted within each row): mirror to full.
-            for i in 0..<n {
-                for j in (i + 1)..<max(i + 1, n) { gp[j &* n &+ i] = gp[i &* n &+ j] }
+            // rows were filled for ia <= ib (colIndex sorted within each row): mirror to full,
+            // in bands of 64 rows (strided writes: seconds at 25,000 items), polling between bands.
+            var i0 = 0
+            while i0 < n {
+                for i in i0..<min(n, i0 + 64) {
+                    for j in (i + 1)..<max(i + 1, n) { gp[j &* n &+ i] = gp[i &* n &+ j] }
+                }
+                i0 += 64
+                try interrupt()
             }
         }
         return g
@@ -66,29 +75,10 @@ public enum EASE {
         // Threads only for the factorisation: scoring runs BLAS on one thread (see BLAS.singleThreaded).
         openblas_set_num_threads(Int32(max(1, min(threads, 64))))
         defer { openblas_set_num_threads(1) }
-        var info: Int32 = 0
-        var nn = Int32(n)
-        var uplo = Int8(UInt8(ascii: "U"))
-        // Row-major full symmetric == column-major full symmetric; LAPACK's "U" of column-major is
-        // our lower triangle, which does not matter because we mirror afterwards.
-        g.withUnsafeMutableBufferPointer { gp in
-            dpotrf_(&uplo, &nn, gp.baseAddress, &nn, &info)
-        }
-        guard info == 0 else {
-            throw RecError("XX000", "Cholesky factorisation failed (info \(info))",
-                           hint: "Increase lambda; the regularised Gram matrix must be positive definite.")
-        }
+        // P = G^-1 by blocks (BlockedCholesky), polling `interrupt` every few milliseconds;
+        // returns the full symmetric P in place.
+        try BlockedCholesky.invert(&g, n: n, interrupt: interrupt)
         try interrupt()
-        g.withUnsafeMutableBufferPointer { gp in
-            dpotri_(&uplo, &nn, gp.baseAddress, &nn, &info)
-        }
-        guard info == 0 else { throw RecError("XX000", "matrix inversion failed (info \(info))", hint: "Increase lambda.") }
-        try interrupt()
-        // dpotri filled the column-major upper triangle: element (r, c) with r <= c lives at
-        // g[c * n + r]. Mirror into a full matrix P (symmetric, so row/column-major agree).
-        for c in 0..<n {
-            for r in 0..<c { g[r * n + c] = g[c * n + r] }
-        }
         var b = [Float](repeating: 0, count: n * n)
         var diag = [Double](repeating: 0, count: n)
         for j in 0..<n { diag[j] = g[j * n + j] }
@@ -107,8 +97,10 @@ public enum EASE {
     /// matrix C = D^-1/2 G D^-1/2, so that the cosine of two item vectors approximates the cosine
     /// of their co-occurrence profiles. Computed with one dgemm as C Omega = D (G (D Omega)), so
     /// that no copy of the n x n matrix is made (memory: G plus 2 n x dims doubles); `dims`
-    /// columns, rows L2-normalised.
-    public static func similarityVectors(gram g: [Double], n: Int, dims: Int = 48, seed: UInt64 = 0x5EED) -> [Float] {
+    /// columns, rows L2-normalised. The dgemm (cut into bands of rows of at most ~2e8 flops) polls
+    /// `interrupt`.
+    public static func similarityVectors(gram g: [Double], n: Int, dims: Int = 48, seed: UInt64 = 0x5EED,
+                                         interrupt: InterruptCheck = neverInterrupted) throws -> [Float] {
         guard n > 0, n <= 100_000, dims > 0, dims <= 4096, g.count == n * n else { return [] }
         var d = [Double](repeating: 0, count: n)
         for i in 0..<n { let v = g[i * n + i]; d[i] = v > 0 ? 1 / sqrt(v) : 0 }
@@ -116,11 +108,20 @@ public enum EASE {
         var omega = [Double](repeating: 0, count: n * dims)
         for t in 0..<omega.count { omega[t] = rng.nextGaussian() }
         for i in 0..<n { for t in 0..<dims { omega[i * dims + t] *= d[i] } }
+        try interrupt()
         var y = [Double](repeating: 0, count: n * dims)
-        g.withUnsafeBufferPointer { cp in omega.withUnsafeBufferPointer { op in y.withUnsafeMutableBufferPointer { yp in
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(dims), Int32(n), 1.0,
-                        cp.baseAddress, Int32(n), op.baseAddress, Int32(dims), 0.0, yp.baseAddress, Int32(dims))
-        } } }
+        let band = max(1, min(n, Int(2e8 / (2 * Double(n) * Double(dims)))))
+        var r0 = 0
+        while r0 < n {
+            let rows = min(band, n - r0)
+            g.withUnsafeBufferPointer { cp in omega.withUnsafeBufferPointer { op in y.withUnsafeMutableBufferPointer { yp in
+                guard let cb = cp.baseAddress, let yb = yp.baseAddress else { return }
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dims), Int32(n), 1.0,
+                            cb + r0 * n, Int32(n), op.baseAddress, Int32(dims), 0.0, yb + r0 * dims, Int32(dims))
+            } } }
+            r0 += rows
+            try interrupt()
+        }
         var out = [Float](repeating: 0, count: n * dims)
         for i in 0..<n {
             for t in 0..<dims { y[i * dims + t] *= d[i] }
@@ -156,12 +157,19 @@ extension EASE {
     /// the collaborative items only (entries with an index outside 0..<n are ignored). Rows are
     /// (item index, value) lists, as `InteractionMatrixBuilder` builds them.
     public static func foldIn(gram g: inout [Double], n: Int, old: [(Int32, Double)], new: [(Int32, Double)]) {
+        foldIn(gram: &g, n: n, old: old, new: new, interrupt: {})
+    }
+
+    /// As above, polling `interrupt` every 1,024 history items (a row can hold the catalog).
+    public static func foldIn(gram g: inout [Double], n: Int, old: [(Int32, Double)], new: [(Int32, Double)],
+                              interrupt: InterruptCheck) rethrows {
         guard n > 0, g.count == n * n else { return }
         for (sign, row) in [(-1.0, old), (1.0, new)] {
             let r = row.filter { $0.0 >= 0 && Int($0.0) < n }
-            for (a, va) in r {
+            for (t, (a, va)) in r.enumerated() {
                 let base = Int(a) * n
                 for (b, vb) in r { g[base + Int(b)] += sign * va * vb }
+                if t & 1023 == 1023 { try interrupt() }
             }
         }
     }

@@ -43,7 +43,10 @@ public struct Explanation: Equatable {
 }
 
 extension ItemModel {
-    public func explain(_ history: History, item: Int64) -> Explanation {
+    public func explain(_ history: History, item: Int64) -> Explanation { explain(history, item: item, interrupt: {}) }
+
+    /// As `explain(_:item:)`, polling `interrupt` in the loops over the catalog and the history.
+    public func explain(_ history: History, item: Int64, interrupt: InterruptCheck) rethrows -> Explanation {
         let h = prepare(history)
         guard let j32 = index[item] else {
             return Explanation(itemId: item, status: .notInModel, score: nil, rank: nil, candidates: count - h.seen.count,
@@ -105,15 +108,18 @@ extension ItemModel {
             // Rank as recommend() orders its list, by the exact double sums. The Float scores of
             // one saxpy pass settle every item whose Float score is farther from this one's than
             // the worst-case Float summation error; only the near-ties are summed exactly.
-            let s = scores(h)
+            let s = try scores(h, interrupt: interrupt)
             let bound = floatErrorBound(h)
             let sj = Double(s[j])
             var better = 0
+            var exactSums = 0
             for i in 0..<n where i != j && !h.seen.contains(Int32(i)) {
                 let si = Double(s[i])
                 if si.isNaN { continue }      // unreachable: no interactions and no content
                 if si > sj + bound { better += 1; continue }
                 if si < sj - bound { continue }
+                exactSums += 1
+                if exactSums % 256 == 0 { try interrupt() }
                 let ei = exactScore(h, i)
                 if ei > total || (ei == total && i < j) { better += 1 }
             }

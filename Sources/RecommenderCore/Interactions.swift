@@ -101,9 +101,16 @@ public struct InteractionMatrixBuilder {
     public var itemCount: Int { itemIds.count }
 
     /// The largest summed weight of a (user, item) pair: the scale of the power weighting.
-    public func maxTotal() -> Double {
+    public func maxTotal() -> Double { maxTotal(interrupt: {}) }
+
+    // The loops below run over every (user, item) pair or every event: they poll `interrupt`
+    // every 1,024 users or items (the plain variants pass a check that never fires).
+    public func maxTotal(interrupt: InterruptCheck) rethrows -> Double {
         var m = 0.0
-        for row in rows { for (_, w) in row where w > m { m = w } }
+        for (u, row) in rows.enumerated() {
+            for (_, w) in row where w > m { m = w }
+            if u & 1023 == 1023 { try interrupt() }
+        }
         return m
     }
 
@@ -117,6 +124,10 @@ public struct InteractionMatrixBuilder {
     /// scaling is for training only; serving uses the transformed values of one user, where a
     /// common factor does not change the ranking.
     public func build(transform: ValueTransform, rowNorm: Double) -> SparseMatrix {
+        build(transform: transform, rowNorm: rowNorm, interrupt: {})
+    }
+
+    public func build(transform: ValueTransform, rowNorm: Double, interrupt: InterruptCheck) rethrows -> SparseMatrix {
         var rowStart = [Int](repeating: 0, count: rows.count + 1)
         var cols: [Int32] = []
         var vals: [Double] = []
@@ -129,14 +140,20 @@ public struct InteractionMatrixBuilder {
                 if v > 0 && v.isFinite { cols.append(i); vals.append(v) }
             }
             rowStart[u + 1] = cols.count
+            if u & 1023 == 1023 { try interrupt() }
         }
         return SparseMatrix(rows: rows.count, cols: itemIds.count, rowStart: rowStart, colIndex: cols, values: vals)
     }
 
     /// Number of distinct users per item.
-    public func itemUserCounts() -> [Int] {
+    public func itemUserCounts() -> [Int] { itemUserCounts(interrupt: {}) }
+
+    public func itemUserCounts(interrupt: InterruptCheck) rethrows -> [Int] {
         var c = [Int](repeating: 0, count: itemIds.count)
-        for row in rows { for (i, _) in row { c[Int(i)] += 1 } }
+        for (u, row) in rows.enumerated() {
+            for (i, _) in row { c[Int(i)] += 1 }
+            if u & 1023 == 1023 { try interrupt() }
+        }
         return c
     }
 
@@ -150,12 +167,16 @@ public struct InteractionMatrixBuilder {
     /// recent_i * trend_i^trendWeight (trendWeight 0: decayed popularity alone). Without
     /// timestamps the score is the number of distinct users and the trend is 1.
     public func coldStartRanking(halfLife: Double, trendWeight: Double) -> (score: [Double], trend: [Double]) {
+        coldStartRanking(halfLife: halfLife, trendWeight: trendWeight, interrupt: {})
+    }
+
+    public func coldStartRanking(halfLife: Double, trendWeight: Double, interrupt: InterruptCheck) rethrows -> (score: [Double], trend: [Double]) {
         let n = itemIds.count
         guard maxTime.isFinite, halfLife > 0, n > 0 else {
-            return (itemUserCounts().map(Double.init), [Double](repeating: 1, count: n))
+            return (try itemUserCounts(interrupt: interrupt).map(Double.init), [Double](repeating: 1, count: n))
         }
-        let recent = decayedPopularity(halfLife: halfLife)
-        let baseline = decayedPopularity(halfLife: halfLife * 8)
+        let recent = try decayedPopularity(halfLife: halfLife, interrupt: interrupt)
+        let baseline = try decayedPopularity(halfLife: halfLife * 8, interrupt: interrupt)
         let rs = max(recent.reduce(0, +), 1e-300), bs = max(baseline.reduce(0, +), 1e-300)
         let e = 1 / Double(n)
         var score = [Double](repeating: 0, count: n)
@@ -170,8 +191,10 @@ public struct InteractionMatrixBuilder {
         return (score, trend)
     }
 
-    public func decayedPopularity(halfLife: Double) -> [Double] {
-        let counts = itemUserCounts()
+    public func decayedPopularity(halfLife: Double) -> [Double] { decayedPopularity(halfLife: halfLife, interrupt: {}) }
+
+    public func decayedPopularity(halfLife: Double, interrupt: InterruptCheck) rethrows -> [Double] {
+        let counts = try itemUserCounts(interrupt: interrupt)
         guard maxTime.isFinite, halfLife > 0 else { return counts.map(Double.init) }
         var p = [Double](repeating: 0, count: itemIds.count)
         for i in 0..<itemIds.count {
@@ -179,6 +202,7 @@ public struct InteractionMatrixBuilder {
             for (t, w) in itemEventTimes[i] { s += min(w, 1e12) * exp(-0.6931471805599453 * (maxTime - t) / halfLife) }
             // items whose events had no time still count by their users
             p[i] = itemEventTimes[i].isEmpty ? Double(counts[i]) * 1e-6 : s
+            if i & 1023 == 1023 { try interrupt() }
         }
         return p
     }

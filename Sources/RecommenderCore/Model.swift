@@ -63,7 +63,8 @@ public final class ItemModel: @unchecked Sendable {
     public init(version: Int64, itemIds: [Int64], weights: [Float], popularity: [Double],
                 categories: [[Int32]]?, similarityDims: Int, similarityVectors: [Float],
                 weighting: Weighting, transform: ValueTransform? = nil,
-                cfCount: Int? = nil, content: ContentVectors? = nil) throws {
+                cfCount: Int? = nil, content: ContentVectors? = nil,
+                interrupt: InterruptCheck = neverInterrupted) throws {
         let n = itemIds.count
         let cf = cfCount ?? n
         guard cf >= 0, cf <= n else { throw RecError.internalError("model has \(cf) collaborative items of \(n)") }
@@ -77,7 +78,15 @@ public final class ItemModel: @unchecked Sendable {
                   c.beta.isFinite, c.prior.isFinite, c.prior >= 0, c.users.allSatisfy({ $0 >= 0 }) else {
                 throw RecError.internalError("model content vectors have the wrong size")
             }
-            guard c.vectors.allSatisfy({ $0.isFinite }) else { throw RecError.internalError("model content vectors hold a non-finite value") }
+            var start = 0
+            while start < c.vectors.count {
+                let end = min(c.vectors.count, start + 1 << 20)
+                guard c.vectors[start..<end].allSatisfy({ $0.isFinite }) else {
+                    throw RecError.internalError("model content vectors hold a non-finite value")
+                }
+                start = end
+                try interrupt()
+            }
         } else if cf != n {
             throw RecError.internalError("items without collaborative weights need content vectors")
         }
@@ -108,9 +117,16 @@ public final class ItemModel: @unchecked Sendable {
         self.weighting = weighting
         self.transform = transform ?? ValueTransform(weighting)
         var m: Float = 0
-        for w in weights {
-            guard w.isFinite else { throw RecError.internalError("model weights hold a non-finite value") }
-            m = max(m, abs(w))
+        // items^2 values (9e8 at 30,000 items): checked in bands of rows, polling between them
+        var start = 0
+        while start < weights.count {
+            let end = min(weights.count, start + 1 << 20)
+            for w in weights[start..<end] {
+                guard w.isFinite else { throw RecError.internalError("model weights hold a non-finite value") }
+                m = max(m, abs(w))
+            }
+            start = end
+            try interrupt()
         }
         self.maxAbsWeight = m
         self.popularOrder = (0..<Int32(n)).sorted {
@@ -211,6 +227,9 @@ public struct RecommendOptions {
     public var allowed: [Bool]? = nil
     /// At most this many items of one category in a list (needs categories); nil: no cap.
     public var maxPerCategory: Int? = nil
+    /// Polled by every loop of the call whose cost grows with the catalog, the history or k
+    /// (the glue passes PostgreSQL's interrupt check: cancel and statement_timeout).
+    public var interrupt: InterruptCheck = neverInterrupted
     public init(k: Int, diversity: Double) { self.k = k; self.diversity = diversity }
 }
 
@@ -271,19 +290,29 @@ extension ItemModel {
     }
 
     /// Relevance scores of every item for a history: s_j = sum_i x_i B_ij (one saxpy per entry).
-    public func scores(_ h: ScoredHistory) -> [Float] {
+    public func scores(_ h: ScoredHistory) -> [Float] { scores(h, interrupt: {}) }
+
+    /// As `scores(_:)`, polling `interrupt` every 64 history entries (a history can hold the
+    /// whole catalog: n saxpys of n).
+    public func scores(_ h: ScoredHistory, interrupt: InterruptCheck) rethrows -> [Float] {
         let n = count, cf = cfCount
         var s = [Float](repeating: 0, count: n)
         guard n > 0 else { return s }
         let f = floatScale(h)
         if cf > 0 {
-            weights.withUnsafeBufferPointer { w in
-                s.withUnsafeMutableBufferPointer { sp in
-                    guard let wb = w.baseAddress, let sb = sp.baseAddress else { return }
-                    for e in h.entries where e.index >= 0 && Int(e.index) < cf {
-                        cblas_saxpy(Int32(cf), Float(e.value * f), wb + Int(e.index) * cf, 1, sb, 1)
+            var start = 0
+            while start < h.entries.count {
+                let end = min(h.entries.count, start + 64)
+                weights.withUnsafeBufferPointer { w in
+                    s.withUnsafeMutableBufferPointer { sp in
+                        guard let wb = w.baseAddress, let sb = sp.baseAddress else { return }
+                        for e in h.entries[start..<end] where e.index >= 0 && Int(e.index) < cf {
+                            cblas_saxpy(Int32(cf), Float(e.value * f), wb + Int(e.index) * cf, 1, sb, 1)
+                        }
                     }
                 }
+                start = end
+                if start < h.entries.count { try interrupt() }
             }
         }
         // Content scores only matter for items without collaborative weights or when a prior
@@ -434,7 +463,9 @@ extension ItemModel {
             let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
             return popular(k: opt.k, eligible: eligible, excludeIds: unknown, cap: &cap)
         }
-        var s = scores(h)
+        let interrupt = opt.interrupt
+        var s = try scores(h, interrupt: interrupt)
+        try interrupt()
         if !hasSignal(s, eligible: eligible) {
             // no relevance signal at all (every score zero, e.g. subnormal weights): the
             // cold-start popularity order fills the list, as for a user without history
@@ -448,6 +479,7 @@ extension ItemModel {
         let bound = floatErrorBound(h)
         let poolSize = opt.diversity > 0 ? max(opt.k, max(opt.poolMinimum, opt.poolFactor * opt.k)) : opt.k
         var pool = topIndices(s, count: poolSize, eligible: eligible)
+        try interrupt()
         // Items whose Float score is within rounding error of the pool's last one may be exactly
         // better: take them in too, order everything by the exact sums, then cut to size.
         if let last = pool.last, pool.count == poolSize {
@@ -460,22 +492,27 @@ extension ItemModel {
         // Report (and order the pool by) the exact double-precision sum of the contributions, the
         // same sum explain() shows, so that a list's scores and its explanations agree exactly.
         var exact: [Int32: Double] = [:]
-        func settle() {
-            for i in pool where exact[i] == nil { exact[i] = exactScore(h, Int(i)) }
+        func settle() throws {
+            // one exact sum per pool item, each over the whole history
+            for (t, i) in pool.enumerated() where exact[i] == nil {
+                exact[i] = exactScore(h, Int(i))
+                if t % 256 == 255 { try interrupt() }
+            }
             pool.sort { a, b in
                 let x = exact[a] ?? 0, y = exact[b] ?? 0
                 return x != y ? x > y : a < b
             }
             for i in pool { s[Int(i)] = Float((exact[i] ?? 0) * f) }
         }
-        settle()
+        try settle()
+        try interrupt()
         if pool.count > poolSize { pool.removeLast(pool.count - poolSize) }
         var picked: [(Int, Bool)]
         if opt.diversity > 0 && pool.count > 1 {
             switch opt.reranker {
-            case .coverage: picked = coverage(pool: pool, k: opt.k, diversity: opt.diversity, cap: &cap)
-            case .mmr: picked = mmr(pool: pool, scores: s, k: opt.k, diversity: opt.diversity, cap: &cap)
-            case .dpp: picked = dpp(pool: pool, scores: s, k: opt.k, diversity: opt.diversity, cap: &cap)
+            case .coverage: picked = try coverage(pool: pool, k: opt.k, diversity: opt.diversity, cap: &cap, interrupt: interrupt)
+            case .mmr: picked = try mmr(pool: pool, scores: s, k: opt.k, diversity: opt.diversity, cap: &cap, interrupt: interrupt)
+            case .dpp: picked = try dpp(pool: pool, scores: s, k: opt.k, diversity: opt.diversity, cap: &cap, interrupt: interrupt)
             }
         } else {
             picked = []
@@ -489,12 +526,17 @@ extension ItemModel {
             let before = pool.count
             let inPool = Set(pool)
             var more = topIndices(s, count: count, eligible: eligible).filter { !taken.contains($0) && !inPool.contains($0) }
-            for i in more { exact[i] = exactScore(h, Int(i)) }
+            try interrupt()
+            for (t, i) in more.enumerated() {
+                exact[i] = exactScore(h, Int(i))
+                if t % 256 == 255 { try interrupt() }
+            }
             more.sort { a, b in
                 let x = exact[a] ?? 0, y = exact[b] ?? 0
                 return x != y ? x > y : a < b
             }
             pool.append(contentsOf: more)
+            try interrupt()
             for p in before..<pool.count where picked.count < opt.k {
                 let i = Int(pool[p])
                 if cap.allows(i) {
@@ -544,7 +586,8 @@ extension ItemModel {
     /// of xQuAD, Santos et al. 2010, with a uniform prior). Relevance by rank keeps the trade-off
     /// independent of the score scale; at diversity 1 relevance still weighs 0.4, so lists stay
     /// personal. Without categories the similarity term is model-derived and the gain term is 0.
-    func coverage(pool: [Int32], k: Int, diversity d: Double, cap: inout CategoryCap) -> [(Int, Bool)] {
+    func coverage(pool: [Int32], k: Int, diversity d: Double, cap: inout CategoryCap,
+                  interrupt: InterruptCheck = neverInterrupted) throws -> [(Int, Bool)] {
         let t = 0.6 * max(0, min(1, d))
         let m = pool.count
         var taken = [Bool](repeating: false, count: m)
@@ -554,6 +597,7 @@ extension ItemModel {
         let target = min(k, m)
         let relevance = (0..<m).map { 1 / log2(Double($0) + 2) }
         while out.count < target {
+            try interrupt()      // each slot scans the pool: O(pool) similarities
             var best = -1, firstFree = -1
             var bestValue = -Double.infinity
             let listed = Double(out.count)
@@ -587,18 +631,20 @@ extension ItemModel {
     /// (1 - d) * relevance - d * (max similarity to the items already picked), relevance scaled to
     /// [0, 1] over the pool. The first pick is always the most relevant item; ties go to relevance.
     /// Returns (pool position, placed for variety).
-    func mmr(pool: [Int32], scores s: [Float], k: Int, diversity d: Double) -> [(Int, Bool)] {
+    func mmr(pool: [Int32], scores s: [Float], k: Int, diversity d: Double) throws -> [(Int, Bool)] {
         var cap = CategoryCap(limit: nil, categories: nil)
-        return mmr(pool: pool, scores: s, k: k, diversity: d, cap: &cap)
+        return try mmr(pool: pool, scores: s, k: k, diversity: d, cap: &cap)
     }
 
-    func mmr(pool: [Int32], scores s: [Float], k: Int, diversity d: Double, cap: inout CategoryCap) -> [(Int, Bool)] {
+    func mmr(pool: [Int32], scores s: [Float], k: Int, diversity d: Double, cap: inout CategoryCap,
+             interrupt: InterruptCheck = neverInterrupted) throws -> [(Int, Bool)] {
         let rel = normalisedRelevance(pool: pool, scores: s)
         var maxSim = [Double](repeating: 0, count: pool.count)
         var taken = [Bool](repeating: false, count: pool.count)
         var out: [(Int, Bool)] = []
         let target = min(k, pool.count)
         while out.count < target {
+            try interrupt()      // each slot scans the pool: O(pool) similarities
             var best = -1
             var bestValue = -Double.infinity
             var firstFree = -1
@@ -625,12 +671,13 @@ extension ItemModel {
     /// kernel L_ij = q_i S_ij q_j and quality q_i = exp(alpha * relevance_i), alpha = theta / (2 (1 -
     /// theta)), theta = 1 - diversity (their relevance/diversity trade-off). Incremental Cholesky,
     /// O(k^2 M). Once the kernel is exhausted the rest follows relevance.
-    func dpp(pool: [Int32], scores s: [Float], k: Int, diversity d: Double) -> [(Int, Bool)] {
+    func dpp(pool: [Int32], scores s: [Float], k: Int, diversity d: Double) throws -> [(Int, Bool)] {
         var cap = CategoryCap(limit: nil, categories: nil)
-        return dpp(pool: pool, scores: s, k: k, diversity: d, cap: &cap)
+        return try dpp(pool: pool, scores: s, k: k, diversity: d, cap: &cap)
     }
 
-    func dpp(pool: [Int32], scores s: [Float], k: Int, diversity d: Double, cap: inout CategoryCap) -> [(Int, Bool)] {
+    func dpp(pool: [Int32], scores s: [Float], k: Int, diversity d: Double, cap: inout CategoryCap,
+             interrupt: InterruptCheck = neverInterrupted) throws -> [(Int, Bool)] {
         let rel = normalisedRelevance(pool: pool, scores: s)
         let m = pool.count
         let theta = 1 - d
@@ -643,6 +690,7 @@ extension ItemModel {
         let target = min(k, m)
         var exhausted = false
         while out.count < target {
+            try interrupt()
             var best = -1
             var firstFree = -1
             var bestValue = -Double.infinity
@@ -660,7 +708,11 @@ extension ItemModel {
             let dj = di2[best].squareRoot()
             let cj = c[best]
             let bi = Int(pool[best])
+            // O(pool x slots so far) per slot: poll within the slot as the lists grow
+            var work = 0
             for p in 0..<m where !taken[p] {
+                work += cj.count + 16
+                if work > 200_000 { work = 0; try interrupt() }
                 let lji = q[best] * similarity(bi, Int(pool[p])) * q[p]
                 var dot = 0.0
                 let cp = c[p]

@@ -79,32 +79,45 @@ public enum SequenceModel {
         try interrupt()
         openblas_set_num_threads(Int32(max(1, min(threads, 64))))
         defer { openblas_set_num_threads(1) }
-        var info: Int32 = 0
-        var nn = Int32(n)
-        var uplo = Int8(UInt8(ascii: "U"))
-        ss.withUnsafeMutableBufferPointer { a in dpotrf_(&uplo, &nn, a.baseAddress, &nn, &info) }
-        guard info == 0 else {
-            throw RecError("XX000", "Cholesky factorisation of the sequential component failed (info \(info))", hint: "Increase lambda.")
+        // Factor SS + λI = L Lᵀ by blocks (BlockedCholesky: interruptible every few ms at any size),
+        // then solve against SᵀT by bands of right-hand-side columns, polling between bands.
+        do {
+            try BlockedCholesky.factor(&ss, n: n, interrupt: interrupt)
+        } catch let e as RecError where e.sqlstate == "XX000" {
+            throw RecError("22023", "the sequential component cannot be solved: its regularised matrix is not positive definite",
+                           hint: "Increase lambda, or set sequence_weight => 0.")
         }
-        try interrupt()
         // SS is symmetric, so its row-major buffer is also its column-major form. The right-hand
         // side must be SᵀT in column-major order: the transpose of our row-major buffer.
-        transposeInPlace(&st, n: n)
-        st.withUnsafeMutableBufferPointer { b in ss.withUnsafeBufferPointer { a in
-            dpotrs_(&uplo, &nn, &nn, a.baseAddress, &nn, b.baseAddress, &nn, &info)
-        } }
-        guard info == 0 else { throw RecError("XX000", "solving the sequential component failed (info \(info))") }
-        try interrupt()
+        try transposeInPlace(&st, n: n, interrupt: interrupt)
+        var info: Int32 = 0
+        var nn = Int32(n)
+        var uplo = Int8(UInt8(ascii: "L"))
+        let band = max(1, min(n, Int(2e8 / (2 * Double(n) * Double(n)))))
+        var c0 = 0
+        while c0 < n {
+            var nrhs = Int32(min(band, n - c0))
+            st.withUnsafeMutableBufferPointer { b in ss.withUnsafeBufferPointer { a in
+                guard let bb = b.baseAddress else { return }
+                dpotrs_(&uplo, &nn, &nrhs, a.baseAddress, &nn, bb + c0 * n, &nn, &info)
+            } }
+            guard info == 0 else { throw RecError("XX000", "solving the sequential component failed (info \(info))") }
+            c0 += Int(nrhs)
+            try interrupt()
+        }
         // st now holds X = (SS + λI)⁻¹ SᵀT in column-major order: back to row-major.
-        transposeInPlace(&st, n: n)
+        try transposeInPlace(&st, n: n, interrupt: interrupt)
         for i in 0..<n { st[i * n + i] = 0 }
         var out: [Double] = []
         swap(&out, &st)
         return out
     }
 
-    static func transposeInPlace(_ a: inout [Double], n: Int) {
-        for i in 0..<n { for j in (i + 1)..<max(i + 1, n) { a.swapAt(i * n + j, j * n + i) } }
+    static func transposeInPlace(_ a: inout [Double], n: Int, interrupt: InterruptCheck = neverInterrupted) throws {
+        for i in 0..<n {
+            for j in (i + 1)..<max(i + 1, n) { a.swapAt(i * n + j, j * n + i) }
+            if i % 256 == 255 { try interrupt() }
+        }
     }
 
     /// The regularisation of the sequential solve: lambda scaled by trace(SᵀS) / trace(XᵀX).
@@ -119,14 +132,20 @@ public enum SequenceModel {
     /// B = (1 - w) B_ease + w c B_seq, c = ‖B_ease‖_F / ‖B_seq‖_F (1 when either is zero).
     /// Returns c, the scale applied to B_seq.
     @discardableResult
-    public static func blend(ease: inout [Float], seq: [Double], n: Int, weight w: Double) throws -> Double {
+    public static func blend(ease: inout [Float], seq: [Double], n: Int, weight w: Double,
+                             interrupt: InterruptCheck = neverInterrupted) throws -> Double {
         guard ease.count == n * n, seq.count == n * n else { throw RecError.internalError("blend: matrices have the wrong size") }
         guard w.isFinite, w >= 0, w <= 1 else { throw RecError.invalidParameter("sequence_weight must be in [0, 1] (got \(w))") }
         var ne = 0.0, ns = 0.0
-        for v in ease { ne += Double(v) * Double(v) }
-        for v in seq { ns += v * v }
+        for i in 0..<n {
+            for t in (i * n)..<((i + 1) * n) { ne += Double(ease[t]) * Double(ease[t]); ns += seq[t] * seq[t] }
+            if i % 256 == 255 { try interrupt() }
+        }
         let c = (ne > 0 && ns > 0) ? (ne / ns).squareRoot() : 1
-        for t in 0..<ease.count { ease[t] = Float((1 - w) * Double(ease[t]) + w * c * seq[t]) }
+        for i in 0..<n {
+            for t in (i * n)..<((i + 1) * n) { ease[t] = Float((1 - w) * Double(ease[t]) + w * c * seq[t]) }
+            if i % 256 == 255 { try interrupt() }
+        }
         return c
     }
 }

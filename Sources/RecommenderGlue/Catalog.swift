@@ -227,7 +227,7 @@ enum Catalog {
              ORDER BY idx
             """, [.text(name), .int8(version)])
         defer { try? c.close() }
-        try c.forEachRow(batch: 500) { r in
+        try c.forEachRow(batch: 64) { r in
             let idx = try c.int4(r, 0) ?? -1
             guard idx == expected, Int(idx) < total else {
                 throw RecError.internalError("model \"\(name)\" version \(version): item rows are incomplete")
@@ -273,7 +273,8 @@ enum Catalog {
                              transform: ValueTransform(weighting, power: power, scale: scale),
                              cfCount: n,
                              content: cdims > 0 ? ContentVectors(dims: cdims, vectors: cvec, present: cpresent, beta: beta,
-                                                                 prior: contentPrior, users: users) : nil)
+                                                                 prior: contentPrior, users: users) : nil,
+                             interrupt: PG.interrupt)
         model.categoryNames = names
         model.sequenceWeight = sequenceWeight
         return model

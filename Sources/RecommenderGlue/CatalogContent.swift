@@ -81,8 +81,9 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
         out.kind = "embedding"
         var rows = [[Float]](repeating: [], count: total)
         for (i, id) in allIds.enumerated() {
+            if i % 256 == 255 { try PG.interrupt() }
             guard let e = cat.contentEmbedding[id] else { continue }
-            let v = try ContentBuilder.embedding(e, itemId: id)
+            let v = try ContentBuilder.embedding(e, itemId: id, interrupt: PG.interrupt)
             if v.isEmpty { continue }
             if out.dims == 0 {
                 // the dimension is known now: check it (loading applies the same limit) and the
@@ -103,13 +104,15 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
             for i in 0..<total where !rows[i].isEmpty {
                 for t in 0..<out.dims { out.vectors[i * out.dims + t] = rows[i][t] }
                 out.present[i] = true
+                if i % 1024 == 1023 { try PG.interrupt() }
             }
         }
     } else {
         out.kind = "tfidf"
         var docs = [[String]](repeating: [], count: total)
         for (i, id) in allIds.enumerated() {
-            var d = ContentBuilder.tokens(cat.contentText[id] ?? "")
+            if i % 256 == 255 { try PG.interrupt() }
+            var d = try ContentBuilder.tokens(cat.contentText[id] ?? "", interrupt: PG.interrupt)
             if i < cat.itemCats.count {
                 for c in cat.itemCats[i] where Int(c) < cat.categoryNames.count {
                     d.append("\u{1F}category:" + cat.categoryNames[Int(c)].lowercased())
@@ -119,7 +122,7 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
         }
         out.dims = 256
         try checkContentMemory(model: m.name, n: n, total: total, dims: out.dims, categories: cat.hasCategories)
-        (out.vectors, out.present) = ContentBuilder.tfidf(docs, dims: out.dims)
+        (out.vectors, out.present) = try ContentBuilder.tfidf(docs, dims: out.dims, interrupt: PG.interrupt)
     }
     try PG.interrupt()
     if out.dims > 0 {

@@ -39,6 +39,7 @@ public func rec_swift_recommend(_ userId: Int64, _ k: Int32, _ diversity: Double
         var opt = RecommendOptions(k: Int(k), diversity: diversity)
         opt.reranker = m.reranker
         opt.poolMinimum = m.candidatePool
+        opt.interrupt = PG.interrupt
         if let r = rules?.pointee {
             opt.excludeSeen = r.exclude_seen
             if r.max_per_category > 0 {
@@ -77,6 +78,7 @@ public func rec_swift_similar(_ itemId: Int64, _ k: Int32, _ diversity: Double,
         var opt = RecommendOptions(k: Int(k), diversity: diversity)
         opt.reranker = m.reranker
         opt.poolMinimum = m.candidatePool
+        opt.interrupt = PG.interrupt
         let recs = try im.recommend(h, opt)
         let out = Sink(handle: sink)
         for (n, r) in recs.enumerated() {
@@ -94,7 +96,7 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
         let sql = try Catalog.sql(m)
         let history = try Catalog.history(sql, model: m, user: userId)
         let im = try Catalog.model(m)
-        let e = im.explain(history, item: itemId)
+        let e = try im.explain(history, item: itemId, interrupt: PG.interrupt)
         var ids = [itemId]
         ids.append(contentsOf: e.parts.map(\.itemId))
         ids.append(contentsOf: e.unknownHistory)

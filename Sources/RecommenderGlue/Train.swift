@@ -132,8 +132,8 @@ func trainModel(_ name: String) throws -> TrainResult {
             throw RecError.objectState("model \"\(m.name)\" has no interactions with a positive weight to learn from",
                                        hint: "Check the registered table and event weights with SELECT * FROM recommender.status('\(m.name)').")
         }
-        let transform = ValueTransform(p.weighting, power: p.weightPower, scale: p.weighting == .power ? max(b.maxTotal(), 1e-300) : 1)
-        let x = b.build(transform: transform, rowNorm: p.rowNorm)
+        let transform = ValueTransform(p.weighting, power: p.weightPower, scale: p.weighting == .power ? max(try b.maxTotal(interrupt: PG.interrupt), 1e-300) : 1)
+        let x = try b.build(transform: transform, rowNorm: p.rowNorm, interrupt: PG.interrupt)
         let n = b.itemCount
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
 
@@ -170,7 +170,7 @@ func trainModel(_ name: String) throws -> TrainResult {
                 """, [.text(m.name), .int8(version)])
             try storeGram(model: m.name, version: version, gram: g, n: n)
         }
-        let sim = hasCategories ? [] : EASE.similarityVectors(gram: g, n: n, dims: dims)
+        let sim = hasCategories ? [] : try EASE.similarityVectors(gram: g, n: n, dims: dims, interrupt: PG.interrupt)
         try PG.interrupt()
         try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
         var gramTrace = 0.0
@@ -180,8 +180,8 @@ func trainModel(_ name: String) throws -> TrainResult {
         let sequenceScale = try blendSequence(into: &weights, params: p, builder: b, collector: seq, transform: transform,
                                               gramTrace: gramTrace, n: n)
         try ModelValidation.checkWeights(weights, model: m.name, weighting: p.weighting)
-        let users = b.itemUserCounts()
-        let (pop, trend) = b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight)
+        let users = try b.itemUserCounts(interrupt: PG.interrupt)
+        let (pop, trend) = try b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight, interrupt: PG.interrupt)
 
         // 4. content vectors, and beta: how content similarity maps into the model's weights
         let allIds = b.itemIds + newIds
@@ -239,7 +239,7 @@ func trainModel(_ name: String) throws -> TrainResult {
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? Int32(clamping: users[i]) : 0),
                           .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
                           .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
-            if i % 256 == 255 { try PG.interrupt() }
+            if i % 16 == 15 { try PG.interrupt() }
         }
         try ins.free()
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
@@ -267,7 +267,7 @@ func storeGram(model: String, version: Int64, gram: [Double], n: Int) throws {
                        kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_BYTEA)])
     for i in 0..<n {
         try ins.exec([.text(model), .int8(version), .int4(Int32(i)), .bytes(doubleBytes(gram[(i * n)..<((i + 1) * n)]))])
-        if i % 256 == 255 { try PG.interrupt() }
+        if i % 16 == 15 { try PG.interrupt() }
     }
     try ins.free()
 }

@@ -23,7 +23,7 @@ func blendSequence(into weights: inout [Float], params p: TrainParams, builder b
     let lambda = SequenceModel.relativeLambda(p.lambda, ss: ss, gramTrace: gramTrace, n: n)
     let bs = try SequenceModel.fit(ss: &ss, st: &st, n: n, lambda: lambda, threads: 2, interrupt: PG.interrupt)
     ss = []
-    return try SequenceModel.blend(ease: &weights, seq: bs, n: n, weight: p.sequenceWeight)
+    return try SequenceModel.blend(ease: &weights, seq: bs, n: n, weight: p.sequenceWeight, interrupt: PG.interrupt)
 }
 
 /// update() folds new rows into the kept Gram matrix only; the sequential component would need

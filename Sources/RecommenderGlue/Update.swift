@@ -146,7 +146,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         var rows = 0
         let gc = try Cursor("SELECT idx, gram FROM recommender.model_gram WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2 ORDER BY idx",
                             [.text(m.name), .int8(oldVersion)])
-        try gc.forEachRow(batch: 500) { r in
+        try gc.forEachRow(batch: 64) { r in
             guard let i = try gc.int4(r, 0), Int(i) == rows, Int(i) < n,
                   try gc.doubles(r, 1, into: &g, at: Int(i) * n, expected: n) else {
                 throw RecError.internalError("the stored Gram matrix of model \"\(m.name)\" is damaged")
@@ -155,8 +155,9 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         }
         try gc.close()
         guard rows == n else { throw RecError.internalError("the stored Gram matrix of model \"\(m.name)\" has \(rows) of \(n) rows") }
-        for u in users {
-            EASE.foldIn(gram: &g, n: n, old: row(oldRows[u]), new: row(newRows[u]))
+        for (t, u) in users.enumerated() {
+            try EASE.foldIn(gram: &g, n: n, old: row(oldRows[u]), new: row(newRows[u]), interrupt: PG.interrupt)
+            if t % 256 == 255 { try PG.interrupt() }
         }
         try ModelValidation.checkGram(g, n: n, model: m.name, weighting: weighting)
         // the new version's row and its Gram matrix now, before the solve consumes g (so it is
@@ -232,7 +233,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? itemUsers[i] : 0),
                           .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
                           .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
-            if i % 256 == 255 { try PG.interrupt() }
+            if i % 16 == 15 { try PG.interrupt() }
         }
         try ins.free()
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])

@@ -147,7 +147,7 @@ final class EASETests: XCTestCase {
                            5, 5, 0,
                            0, 0, 4]
         let dims = 64
-        let v = EASE.similarityVectors(gram: g, n: 3, dims: dims)
+        let v = try EASE.similarityVectors(gram: g, n: 3, dims: dims)
         XCTAssertEqual(v.count, 3 * dims)
         func dot(_ a: Int, _ b: Int) -> Double {
             (0..<dims).reduce(0.0) { $0 + Double(v[a * dims + $1]) * Double(v[b * dims + $1]) }
@@ -156,6 +156,6 @@ final class EASETests: XCTestCase {
         XCTAssertEqual(dot(0, 1), 1, accuracy: 1e-5)             // identical profiles
         XCTAssertLessThan(abs(dot(0, 2)), 0.5)                   // orthogonal profiles, JL noise only
         // Deterministic: same seed, same vectors.
-        XCTAssertEqual(EASE.similarityVectors(gram: g, n: 3, dims: dims), v)
+        XCTAssertEqual(try EASE.similarityVectors(gram: g, n: 3, dims: dims), v)
     }
 }
