@@ -75,14 +75,18 @@ public enum EASE {
             dpotrf_(&uplo, &nn, gp.baseAddress, &nn, &info)
         }
         guard info == 0 else {
-            throw RecError("XX000", "Cholesky factorisation failed (info \(info))",
-                           hint: "Increase lambda; the regularised Gram matrix must be positive definite.")
+            // bad data or parameters, not an internal fault: e.g. lambda 1e-300 on a singular Gram matrix
+            throw RecError.invalidParameter("the model cannot be solved with lambda \(lambda): the regularised Gram matrix is not positive definite (Cholesky factorisation failed at column \(info))",
+                                            hint: "Increase lambda; it must be large against the interaction weights.")
         }
         try interrupt()
         g.withUnsafeMutableBufferPointer { gp in
             dpotri_(&uplo, &nn, gp.baseAddress, &nn, &info)
         }
-        guard info == 0 else { throw RecError("XX000", "matrix inversion failed (info \(info))", hint: "Increase lambda.") }
+        guard info == 0 else {
+            throw RecError.invalidParameter("the model cannot be solved with lambda \(lambda): the regularised Gram matrix is singular (inversion failed at column \(info))",
+                                            hint: "Increase lambda; it must be large against the interaction weights.")
+        }
         try interrupt()
         // dpotri filled the column-major upper triangle: element (r, c) with r <= c lives at
         // g[c * n + r]. Mirror into a full matrix P (symmetric, so row/column-major agree).
