@@ -127,7 +127,7 @@ def psql_once(sql, db=DB):
 # ----------------------------------------------------------------------------------------------
 # Edge values per argument type (SQL literals with explicit types)
 # ----------------------------------------------------------------------------------------------
-MODELS = ["default", "m_clean", "m_emb", "m_scalar", "m_mut", "m_empty", "m_one", "m_small", "m_bigid", "m_odd",
+MODELS = ["default", "m_ddl", "m_clean", "m_emb", "m_scalar", "m_mut", "m_empty", "m_one", "m_small", "m_bigid", "m_odd",
           "m_itime"] + ["m_" + k for k in ("neg", "nan", "inf", "huge", "sub", "zero", "nullid", "nullw", "inftime",
                                            "nantime", "bigtime")]
 ODD_TEXT = ["", " ", "nope", "Default", "DEFAULT", "default ", "a'b", 'a"b', "x" * 63, "x" * 64, "x" * 100000,
@@ -226,10 +226,11 @@ USERS = list(range(1, 41)) + [-32768, 32767, 0, -9223372036854775808, 9223372036
 ITEMS = list(range(1, 41)) + [-2147483648, 2147483647, 0, -9223372036854775808, 9223372036854775807]
 
 
-def call_fn(name, args, rng):
-    """name(a => v, ...) with each argument left out (its default) or given, in random notation."""
+def call_fn(name, args, rng, positional_ok=True):
+    """name(a => v, ...) with each argument left out (its default) or given, in random notation
+    (positional until the first argument left out; positional_ok: args lists every argument in order)."""
     parts = []
-    positional = rng.random() < 0.4
+    positional = positional_ok and rng.random() < 0.4
     for i, (arg, val, has_default) in enumerate(args):
         if has_default and rng.random() < 0.35:
             positional = False
@@ -308,7 +309,7 @@ def g_register(rng):
         gen = {"model": lambda: v_model(rng), "interactions": lambda: v_regclass(rng), "items": lambda: v_regclass(rng),
                "event_weights": lambda: lit(pick(rng, JSONB), "jsonb")}.get(args[a][0], lambda: v_text(rng, COLUMNS))
         args[a][1] = gen()
-    return "SELECT " + call_fn("recommender.register", [tuple(x) for x in args], rng)
+    return "SELECT " + call_fn("recommender.register", [tuple(x) for x in args], rng, positional_ok=False)
 
 
 def g_configure(rng):
@@ -483,29 +484,49 @@ def g_mutation(rng):
         return "TRUNCATE fz.mut"
     if r < 0.75:
         return "SELECT fz.restore()"
-    if r < 0.95:
+    if r < 0.85:
         return "SELECT fz.reset(%s)" % q(rng.choice(MODELS))
-    return "SELECT fz.reset(NULL)"
+    if r < 0.87:
+        return "SELECT fz.reset(NULL)"
+    if r < 0.9:
+        return "SELECT fz.ddl_restore()"
+    # the registered relation changes under the model: columns renamed, retyped, dropped
+    return rng.choice([
+        "ALTER TABLE fz.ddl RENAME COLUMN w TO w2", "ALTER TABLE fz.ddl RENAME COLUMN w2 TO w",
+        "ALTER TABLE fz.ddl RENAME COLUMN u TO uu", "ALTER TABLE fz.ddl RENAME COLUMN uu TO u",
+        "ALTER TABLE fz.ddl ALTER COLUMN w TYPE numeric", "ALTER TABLE fz.ddl ALTER COLUMN w TYPE integer USING w::integer",
+        "ALTER TABLE fz.ddl ALTER COLUMN w TYPE boolean USING w > 1", "ALTER TABLE fz.ddl ALTER COLUMN w TYPE text",
+        "ALTER TABLE fz.ddl ALTER COLUMN t TYPE float8 USING extract(epoch FROM t)",
+        "ALTER TABLE fz.ddl ALTER COLUMN t TYPE date", "ALTER TABLE fz.ddl ALTER COLUMN t TYPE text",
+        "ALTER TABLE fz.ddl ALTER COLUMN i TYPE integer", "ALTER TABLE fz.ddl ALTER COLUMN i TYPE numeric",
+        "ALTER TABLE fz.ddl ALTER COLUMN u TYPE text", "ALTER TABLE fz.ddl DROP COLUMN t",
+        "ALTER TABLE fz.ddl DROP COLUMN i", "ALTER TABLE fz.ddl RENAME TO ddl_old",
+        "ALTER TABLE fz.ddl_old RENAME TO ddl", "DROP TABLE fz.ddl",
+        "CREATE TABLE fz.ddl AS SELECT u, i + 100 AS i, w, t FROM fz.clean",
+        "INSERT INTO fz.ddl (u, i) VALUES (1, 999), (NULL, NULL)"])
 
 
 # ----------------------------------------------------------------------------------------------
 # Judging an answer
 # ----------------------------------------------------------------------------------------------
+SETUP_RE = re.compile(r"recommender\.(register|configure)\((?:model => )?'([^']*)'::text")
 LEAK = re.compile(r"unexpected error|Swift\.|RecommenderCore|RecommenderGlue|Optional\(|Fatal error|\bnil\b|"
                   r"DecodingError|Array<|Dictionary<|SPI_|invalid input syntax for type json|cache lookup failed")
 # Issue-8 items other helpers fix: (item, function or None, SQLSTATE or None, message pattern)
 KNOWN = [
     (4, None, "XX000", r"non-finite value|invalid sizes|wrong size"),
     (5, None, "22P02", r"invalid input syntax for type json"),
-    (7, "train", "42846", r"cannot cast type boolean"),
-    (7, "tune", "42846", r"cannot cast type boolean"),
-    (7, "update", "42846", r"cannot cast type boolean"),
+    # a watermark of 1e300 (float time column), after re-registration with a timestamp column
+    (5, "update", "22008", r"timestamp out of range"),
+    (7, None, "42846", r"cannot cast type boolean"),   # a boolean weight column passes register()
     (7, "evaluate", "42703", r'column "-?(nan|infinity)" does not exist'),
     (7, "tune", "42703", r'column "-?(nan|infinity)" does not exist'),
     (7, "evaluate", "22012", r"division by zero"),
     (7, "tune", "22012", r"division by zero"),
     (7, "register", None, r'table "-" no longer exists|not a finite number \(\)'),
-    (8, None, "42883", r"date_part"),
+    (8, None, "42883", r"date_part|operator does not exist|function .* does not exist"),
+    # cached SQL of a relation whose column changed type under it (item 8: invalidation)
+    (8, None, "42804", r"structure of query does not match|returned type"),
     (9, None, None, r"rec_eval_lists|rec_tune_results"),
 ]
 
@@ -611,6 +632,7 @@ def main():
     for m in MODELS:
         sess.call("SELECT count(*) FROM recommender.train(%s)" % q(m))
 
+    setup = {}            # model -> the register/configure statements since its last fz.reset
     stats = {}            # function -> {sqlstate: count}
     failures = []         # (reason, statement)
     known = {}            # item -> [(function, sqlstate, message, statement)]
@@ -624,8 +646,12 @@ def main():
         r = rng.random()
         # around the calls: data changes, transactions with savepoints, another role
         if r < 0.08:
-            res = sess.call(g_mutation(rng))
+            mut = g_mutation(rng)
+            res = sess.call(mut)
             mutations += 1
+            if mut.startswith("SELECT fz.reset(") and res["sqlstate"] == "00000":
+                for m in MODELS if "NULL" in mut else [mut.split("'")[1]]:
+                    setup.pop(m, None)
             if in_txn and res["sqlstate"] != "00000":
                 sess.call("ROLLBACK TO SAVEPOINT fz")
             continue
@@ -679,12 +705,25 @@ def main():
             reason = judge(fn, {res["sqlstate"]}, res)
         else:
             reason = judge(fn, allowed, res)
+        item = None
         if reason:
             item = known_item(fn, res["sqlstate"], res["message"])
             if item is not None:
                 known.setdefault(item, []).append((fn, res["sqlstate"], res["message"], stmt))
             else:
                 failures.append((reason, stmt))
+        # the registration history of each model, to reproduce a failure
+        mm = SETUP_RE.search(stmt)
+        if mm and res["sqlstate"] == "00000" and not in_txn:
+            hist = setup.setdefault(mm.group(2), [])
+            if mm.group(1) == "register":
+                hist.clear()
+            hist.append(stmt)
+        if reason and item is None:
+            for m in MODELS:
+                if ("'%s'" % m) in stmt and setup.get(m):
+                    failures[-1] = (failures[-1][0], failures[-1][1] + "\n      after: " + ";\n             ".join(setup[m][-4:]))
+                    break
         if in_txn:
             if res["sqlstate"] != "00000":
                 sess.call("ROLLBACK TO SAVEPOINT fz")
@@ -725,7 +764,7 @@ def main():
             key = re.sub(r"\d+", "N", reason)[:80]
             seen[key] = seen.get(key, 0) + 1
             if seen[key] <= 3:
-                print("  - %s\n      %s" % (reason[:400], stmt[:400]))
+                print("  - %s\n      %s" % (reason[:400], stmt[:3000]))
         print("fuzz: distinct failure kinds: %d" % len(seen))
         return 1
     print("fuzz: no failures (seed %d)" % seed)
