@@ -1,6 +1,8 @@
 -- Bugs found by the random-call test (Tests/fuzz/fuzz.py, scenario Tests/scenarios/fuzz.sh), one
 -- case each: bad input gets a proper SQLSTATE (never XX000), and the backend survives.
-CREATE EXTENSION IF NOT EXISTS recommender;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS recommender;   -- when run alone
+RESET client_min_messages;
 SELECT pg_backend_pid() AS pid0 \gset
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE s text; m text; h text;
