@@ -97,6 +97,11 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'Leave an argument out to use its default.';
     END IF;
+    IF target_schema = '' THEN
+        RAISE EXCEPTION 'target_schema must not be empty'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the schema for the sample shop''s tables (default shop).';
+    END IF;
     IF products < 10 THEN
         RAISE EXCEPTION 'products must be at least 10 (got %)', products
             USING ERRCODE = 'invalid_parameter_value',

@@ -76,8 +76,14 @@ public enum EASE {
         openblas_set_num_threads(Int32(max(1, min(threads, 64))))
         defer { openblas_set_num_threads(1) }
         // P = G^-1 by blocks (BlockedCholesky), polling `interrupt` every few milliseconds;
-        // returns the full symmetric P in place.
-        try BlockedCholesky.invert(&g, n: n, interrupt: interrupt)
+        // returns the full symmetric P in place. A matrix that is not positive definite is bad data
+        // or parameters, not an internal fault (e.g. lambda 1e-300 on a singular Gram matrix).
+        do {
+            try BlockedCholesky.invert(&g, n: n, interrupt: interrupt)
+        } catch let e as RecError where e.sqlstate == "XX000" {
+            throw RecError.invalidParameter("the model cannot be solved with lambda \(lambda): the regularised Gram matrix is not positive definite (\(e.message))",
+                                            hint: "Increase lambda; it must be large against the interaction weights.")
+        }
         try interrupt()
         var b = [Float](repeating: 0, count: n * n)
         var diag = [Double](repeating: 0, count: n)

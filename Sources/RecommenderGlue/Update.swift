@@ -224,10 +224,14 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10, $11)
             """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_INT8), Int32(REC_INT4),
                          Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA), Int32(REC_BYTEA)])
+        // content-only items get a zero similarity vector of the version's size, as training stores
+        // (NULL made the new version unloadable: "similarity vector of item ... is damaged")
+        let zeroSim: SQLValue = im.similarityDims > 0
+            ? .bytes(floatBytes([Float](repeating: 0, count: im.similarityDims)[...])) : .null(Int32(REC_BYTEA))
         for i in 0..<catalogTotal {
             let cf = i < n
             let cats: SQLValue = cat.hasCategories ? .text("{" + cat.itemCats[i].map(String.init).joined(separator: ",") + "}") : .null(Int32(REC_TEXT))
-            let simv: SQLValue = cf ? (sims[i].map { SQLValue.bytes($0) } ?? .null(Int32(REC_BYTEA))) : .null(Int32(REC_BYTEA))
+            let simv: SQLValue = cf ? (sims[i].map { SQLValue.bytes($0) } ?? .null(Int32(REC_BYTEA))) : zeroSim
             let cv: SQLValue = (content.dims > 0 && content.present[i])
                 ? .bytes(floatBytes(content.vectors[(i * content.dims)..<((i + 1) * content.dims)])) : .null(Int32(REC_BYTEA))
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? itemUsers[i] : 0),

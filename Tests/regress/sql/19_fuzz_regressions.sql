@@ -1,0 +1,67 @@
+-- Bugs found by the random-call test (Tests/fuzz/fuzz.py, scenario Tests/scenarios/fuzz.sh), one
+-- case each: bad input gets a proper SQLSTATE (never XX000), and the backend survives.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS recommender;   -- when run alone
+RESET client_min_messages;
+SELECT pg_backend_pid() AS pid0 \gset
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE s text; m text; h text;
+BEGIN
+  EXECUTE q;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
+  RETURN s || ': ' || m || COALESCE(' | HINT: ' || NULLIF(h, ''), '');
+END $$;
+CREATE SCHEMA fzr;
+
+-- 1. A lambda too small for a singular Gram matrix (4 distinct histories over 12 items): the
+--    factorisation fails. It was XX000 "Cholesky factorisation failed"; it is bad input (22023
+--    with a hint), and the version trained before stays in use.
+CREATE TABLE fzr.sing (u bigint, i bigint);
+INSERT INTO fzr.sing SELECT u, 1 + (u * 3 + j) % 12 FROM generate_series(1, 15) u, generate_series(1, 5) j;
+SELECT recommender.register('fzr_sing', 'fzr.sing', 'u', 'i');
+SET client_min_messages = warning;
+SELECT model, users, items FROM recommender.train('fzr_sing');
+SELECT count(*) AS before FROM recommend(1, 3, 0, 'fzr_sing');
+SELECT count(*) FROM recommender.configure('fzr_sing', lambda => 1e-300, weighting => 'binary');
+SELECT pg_temp.err($$SELECT * FROM recommender.train('fzr_sing')$$);
+SELECT * FROM recommender.train('fzr_sing');
+SELECT pg_temp.err($$SELECT * FROM recommender.tune('fzr_sing', 'fzr.sing', 'u', 'i', lambdas => '{1e-300}')$$);
+RESET client_min_messages;
+SELECT count(*) AS after FROM recommend(1, 3, 0, 'fzr_sing');
+SELECT recommender.drop('fzr_sing');
+
+-- 2. create_sample_shop with an empty schema name was a syntax error (42601, "zero-length
+--    delimited identifier"): it is an invalid argument (22023).
+SELECT pg_temp.err($$SELECT recommender.create_sample_shop('', 1, 10)$$);
+
+-- 3. update() of a model with an items table but no categories (diversity from model-derived
+--    similarity vectors) and items without interactions (content-only): the new version stored
+--    no similarity vector for those items, and every later call failed with XX000 "similarity
+--    vector of item ... is damaged". Now update() stores zero vectors as training does.
+CREATE TABLE fzr.ev (u bigint, i bigint, t timestamptz);
+INSERT INTO fzr.ev SELECT u, 1 + (u * 7 + j * 5) % 30, timestamptz '2026-01-01 00:00+00' + (u * 97 + j * 13) * interval '1 minute'
+  FROM generate_series(1, 40) u, generate_series(1, 8) j;
+CREATE TABLE fzr.items (id bigint, title text);
+INSERT INTO fzr.items SELECT i, 'Item ' || i FROM generate_series(1, 40) i;   -- 31..40: no interactions
+SELECT recommender.register('fzr_upd', 'fzr.ev', 'u', 'i', time_column => 't', items => 'fzr.items',
+                            item_id_column => 'id', title_column => 'title');
+SELECT count(*) FROM recommender.configure('fzr_upd', keep_gram => true);
+SET client_min_messages = warning;
+SELECT model, users, items FROM recommender.train('fzr_upd');
+INSERT INTO fzr.ev VALUES (1, 2, '2026-02-01 00:00+00'), (41, 3, '2026-02-01 00:00+00');
+SELECT model, users, new_interactions FROM recommender.update('fzr_upd');
+RESET client_min_messages;
+SELECT (params->>'similarity_dims')::int AS dims, (params->>'catalog_items')::int AS catalog
+  FROM recommender.model_version v JOIN recommender.model m ON m.name = v.model AND m.version = v.version
+ WHERE m.name = 'fzr_upd';
+SELECT count(*) AS items_without_vector FROM recommender.model_item mi JOIN recommender.model m ON m.name = mi.model AND m.version = mi.version
+ WHERE m.name = 'fzr_upd' AND (mi.similarity IS NULL OR length(mi.similarity) <> 4 * 30);
+SELECT count(*) AS n FROM recommend(1, 5, 0, 'fzr_upd');
+SELECT count(*) AS n FROM recommend(1, 5, 0.8, 'fzr_upd');
+SELECT count(*) AS n FROM similar_items(2, 5, 0.5, 'fzr_upd');
+SELECT recommender.drop('fzr_upd');
+
+SELECT pg_backend_pid() = :pid0 AS same_backend;
+DROP SCHEMA fzr CASCADE;
