@@ -4,24 +4,25 @@ install scripts: a tool for writing an upgrade script (the identity check of
 Tests/scenarios/upgrade.sh says whether the result equals a fresh install).
   scripts/upgrade-functions.py OLD.sql NEW.sql            # NEW / CHANGED / DROPPED, one per line
   scripts/upgrade-functions.py OLD.sql NEW.sql --print    # the NEW and CHANGED blocks, in NEW's order
-A block runs from its 'CREATE FUNCTION name(' line to the first blank line after its body (so it
-takes the COMMENT and anything else written right after it)."""
+A block runs from its 'CREATE FUNCTION name(' line to the first blank line after its body (a
+dollar-quoted string of any tag, or a C function's AS clause), so it takes the COMMENT and anything
+else written right after it."""
 import re, sys
 
 def blocks(path):
-    lines = open(path).read().split("\n")
+    text = open(path).read()
     out = []
-    for i, l in enumerate(lines):
-        m = re.match(r"CREATE (OR REPLACE )?FUNCTION ([\w@.]+)\(", l)
-        if m:
-            j, inb = i, False
-            while j < len(lines):
-                if lines[j].count("$$") % 2 == 1:
-                    inb = not inb
-                if not inb and lines[j].strip() == "" and j > i:
-                    break
-                j += 1
-            out.append((m.group(2), "\n".join(lines[i:j])))
+    for m in re.finditer(r"^CREATE (OR REPLACE )?FUNCTION ([\w@.]+)\(", text, re.M):
+        start = m.start()
+        # the body: a dollar-quoted string (any tag) or a C function's AS 'file', 'symbol'
+        body = re.compile(r"\bAS\s+(\$(\w*)\$|'MODULE_PATHNAME')").search(text, m.end())
+        end = body.end()
+        if body.group(1).startswith("$"):
+            close = text.index(body.group(1), body.end())
+            end = close + len(body.group(1))
+        blank = text.find("\n\n", end)
+        stop = len(text) if blank < 0 else blank
+        out.append((m.group(2), text[start:stop]))
     return out
 
 old, new = blocks(sys.argv[1]), blocks(sys.argv[2])
