@@ -51,8 +51,13 @@ private_pg() {
 # Release build with the Swift runtime linked statically: the server needs no Swift toolchain.
 build_release() {
     log "building the extension (release, static Swift runtime)"
+    local status=0
     (cd "$ROOT" && swift build -c release -Xswiftc -static-stdlib \
-        -Xcc -I"$("$SYS_PG_BIN/pg_config" --includedir-server)" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true)
+        -Xcc -I"$("$SYS_PG_BIN/pg_config" --includedir-server)" > "${TMPDIR:-/tmp}/recommender-build.$$.log" 2>&1) || status=$?
+    grep -vE '^\[[0-9]+/[0-9]+\]' "${TMPDIR:-/tmp}/recommender-build.$$.log" || true
+    rm -f "${TMPDIR:-/tmp}/recommender-build.$$.log"
+    # a failed build must not leave the tests running against an older library
+    [ "$status" -eq 0 ] || { echo "error: the build failed (swift build exited $status)" >&2; exit 1; }
     test -f "$ROOT/.build/release/librecommender.so" || { echo "error: build failed" >&2; exit 1; }
 }
 

@@ -226,8 +226,10 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
                          Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA), Int32(REC_BYTEA)])
         // content-only items get a zero similarity vector of the version's size, as training stores
         // (NULL made the new version unloadable: "similarity vector of item ... is damaged")
-        let zeroSim: SQLValue = im.similarityDims > 0
-            ? .bytes(floatBytes([Float](repeating: 0, count: im.similarityDims)[...])) : .null(Int32(REC_BYTEA))
+        // (the version's size: that of the collaborative items' stored vectors, none with categories)
+        let simDims = (sims.first(where: { $0 != nil }) ?? nil).map { $0.count / 4 } ?? 0
+        let zeroSim: SQLValue = simDims > 0
+            ? .bytes(floatBytes([Float](repeating: 0, count: simDims)[...])) : .null(Int32(REC_BYTEA))
         for i in 0..<catalogTotal {
             let cf = i < n
             let cats: SQLValue = cat.hasCategories ? .text("{" + cat.itemCats[i].map(String.init).joined(separator: ",") + "}") : .null(Int32(REC_TEXT))
