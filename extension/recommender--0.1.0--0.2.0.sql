@@ -835,7 +835,7 @@ BEGIN
       RETURN NEXT best || pg_catalog.jsonb_build_object('row_norm', x, 'lambda', l / (4 ^ (x * 4 + 1)));
     END LOOP;
   ELSE
-    RAISE EXCEPTION 'unknown tuning stage %', stage USING ERRCODE = 'internal_error';
+    RAISE EXCEPTION 'unknown tuning stage %', stage USING ERRCODE = 'invalid_parameter_value';
   END CASE;
 END
 $$;

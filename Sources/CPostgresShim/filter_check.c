@@ -259,7 +259,8 @@ expr_walker(Node *node, FilterCheck *fc)
     }
     if (!IsA(node, List) && check_functions_in_node(node, function_refused, (void *) fc))
         return true;
-    if (exprType(node) != InvalidOid && !IsA(node, List) && !type_is_safe(exprType(node)) &&
+    /* a List has no type: exprType() of one raises "unrecognized node type" (ARRAY[...] elements) */
+    if (!IsA(node, List) && exprType(node) != InvalidOid && !type_is_safe(exprType(node)) &&
         exprType(node) != RECORDOID)
     {
         fc->why = "a filter may compute only values of PostgreSQL's built-in types or enums";

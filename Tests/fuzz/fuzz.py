@@ -454,7 +454,10 @@ FUNCS = {
     "status": (g_status, 2, {"42704"}),
     "reset_cache": (g_reset_cache, 1, set()),
     "add_filter": (g_add_filter, 2, {"22004", "42704", "55000", "42601", "42703", "42804", "42883", "22012", "22P02",
-                                     "23514", "42P01", "42P10", "0A000", "2201B", "42501", "42P02"}),
+                                     "42P01", "42P10", "0A000", "2201B", "42501", "42P02",
+                                     # 22023 a bad filter name or a refused predicate, 42701/42702 a
+                                     # filter named like a column of the items table
+                                     "22023", "42701", "42702"}),
     "drop_filter": (g_drop_filter, 1, {"42704", "42501"}),
     "evaluate": (g_evaluate, 2, MODEL_ERR | {"22003", "54000", "53200"}),
     "tune": (g_tune, 1, MODEL_ERR | DATA_ERR),
