@@ -66,11 +66,11 @@ SELECT recommender.drop('fzr_upd');
 -- 4. A filter predicate with an array constructor (cats @> ARRAY['a']) was XX000 "unrecognized
 --    node type: 231": the filter check asked for the type of the constructor's element list.
 --    It is a valid predicate over a text[] column.
-CREATE TABLE fzr.items (id bigint, cats text[]);
-INSERT INTO fzr.items VALUES (1, '{a}'), (2, '{b}'), (3, '{a,b}');
+CREATE TABLE fzr.arr_items (id bigint, cats text[]);
+INSERT INTO fzr.arr_items VALUES (1, '{a}'), (2, '{b}'), (3, '{a,b}');
 CREATE TABLE fzr.ev2 (u bigint, i bigint);
 INSERT INTO fzr.ev2 VALUES (1, 1), (1, 2), (2, 2), (2, 3), (3, 1), (3, 3);
-SELECT recommender.register('fzr_arr', 'fzr.ev2', 'u', 'i', items => 'fzr.items', item_id_column => 'id');
+SELECT recommender.register('fzr_arr', 'fzr.ev2', 'u', 'i', items => 'fzr.arr_items', item_id_column => 'id');
 SELECT recommender.add_filter('fzr_arr', 'has_a', 'cats @> ARRAY[''a'']');
 SELECT pg_temp.err($$SELECT recommender.add_filter('fzr_arr', 'has_x', 'cats @> ARRAY[''x'', NULL] OR cats && ARRAY[lower(''B'')]')$$);
 SELECT recommender.drop('fzr_arr');
