@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
@@ -60,6 +62,16 @@ namespace_changed(Datum arg, int cacheid, uint32 hashvalue)
     generation++;
 }
 
+/*
+ * A role's membership or attributes (superuser) changed: the trust a backend cached for a
+ * registration (Catalog.isTrusted in the glue) may no longer hold. Rare; count it.
+ */
+static void
+roles_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+    generation++;
+}
+
 void
 rec_register_inval_callbacks(void)
 {
@@ -67,7 +79,15 @@ rec_register_inval_callbacks(void)
         return;
     CacheRegisterRelcacheCallback(relcache_changed, (Datum) 0);
     CacheRegisterSyscacheCallback(NAMESPACEOID, namespace_changed, (Datum) 0);
+    CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, roles_changed, (Datum) 0);
+    CacheRegisterSyscacheCallback(AUTHOID, roles_changed, (Datum) 0);
     callbacks_registered = true;
+}
+
+uint32_t
+rec_current_user(void)
+{
+    return (uint32_t) GetUserId();
 }
 
 uint64_t

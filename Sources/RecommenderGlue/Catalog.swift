@@ -11,7 +11,6 @@ struct ModelRow {
     var candidatePool: Int
     var hasEmbedding: Bool
     var contentPrior: Double
-    var recencyHalfLife: Double = 0
 }
 
 struct ModelSQL {
@@ -25,6 +24,10 @@ struct ModelSQL {
     var content: String?
     var since: String?
     var users: String
+    /// recommender.model.recency_half_life (a serving-time parameter: configure() moves the
+    /// stamp, so it is read with the queries). Read by name, so that this library also serves a
+    /// database whose extension is still at 0.1.0, between installing it and ALTER EXTENSION UPDATE.
+    var recencyHalfLife: Double = 0
 }
 
 /// Per-backend state. Only touched from the backend's main thread, between PostgreSQL calls.
@@ -33,8 +36,10 @@ enum Backend {
     /// The catalog generation `sql` was checked at: when a registered relation (or a schema)
     /// changed, every cached query is built again (see inval.c).
     static var sqlGeneration: UInt64 = 0
+    /// Whether the current role trusts a registration, per model (see Catalog.isTrusted).
+    static var trust: [String: (stamp: Int64, generation: UInt64, user: UInt32, trusted: Bool)] = [:]
 
-    static func reset() { ModelCache.reset(); sql = [:] }
+    static func reset() { ModelCache.reset(); sql = [:]; trust = [:] }
 }
 
 enum Catalog {
@@ -44,37 +49,30 @@ enum Catalog {
             SELECT name, version, config_stamp, reranker, candidate_pool, embedding_column IS NOT NULL, content_prior,
                    -- a 0.2.0 column read by name, so that this library also serves a database whose
                    -- extension is still at 0.1.0 (between installing it and ALTER EXTENSION UPDATE)
-                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'recency_half_life')::pg_catalog.float8, 0),
-                   -- trust (see recommender._check_trust), in this cached plan: pg_has_role(a, c, 'USAGE')
-                   -- is true when a is c, a superuser, or a member of c
-                   COALESCE(pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(registered_by)), CURRENT_USER, 'USAGE'), false)
-                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                                    WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[interactions, items])
-                                      AND c.relkind OPERATOR(pg_catalog.=) 'v'
-                                      AND NOT pg_catalog.pg_has_role(c.relowner, CURRENT_USER, 'USAGE'))
+                   interactions::pg_catalog.oid::pg_catalog.int8, items::pg_catalog.oid::pg_catalog.int8
               FROM recommender.model m
              WHERE $1::pg_catalog.text IS NULL OR name OPERATOR(pg_catalog.=) $1::pg_catalog.text
              ORDER BY name OPERATOR(pg_catalog.=) 'default' DESC, name LIMIT 2
             """, [.optionalText(requested)])
         defer { try? cursor.close() }
         var rows: [ModelRow] = []
-        var trusted: [Bool] = []
+        var relations: [[Int64]] = []
         try cursor.forEachRow { r in
-            trusted.append(try cursor.bool(r, 8) ?? false)
+            relations.append([try cursor.int8(r, 7) ?? 0, try cursor.int8(r, 8) ?? 0])
             rows.append(ModelRow(name: try cursor.text(r, 0) ?? "",
                                  version: try cursor.int8(r, 1),
                                  configStamp: try cursor.int8(r, 2) ?? 0,
                                  reranker: Reranker(rawValue: try cursor.text(r, 3) ?? "coverage") ?? .coverage,
                                  candidatePool: Int(try cursor.int4(r, 4) ?? 100),
                                  hasEmbedding: try cursor.bool(r, 5) ?? false,
-                                 contentPrior: try cursor.float8(r, 6) ?? 0,
-                                 recencyHalfLife: try cursor.float8(r, 7) ?? 0))
+                                 contentPrior: try cursor.float8(r, 6) ?? 0))
         }
         // A model hidden by row security is reported exactly like one that does not exist: the
         // error must not tell a role which model names exist or which tables they read.
         // A registration the calling role does not trust is refused on every call, before any of
         // its SQL (cached per backend, possibly by another role) runs: _check_trust says why.
-        if let first = rows.first, trusted.first == false, requested != nil || first.name == "default" || rows.count == 1 {
+        if let first = rows.first, requested != nil || first.name == "default" || rows.count == 1,
+           !(try isTrusted(first, relations: relations.first ?? [])) {
             _ = try PG.exec("SELECT recommender._check_trust(m) FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) $1",
                             [.text(first.name)])
             throw RecError("42501", "model \"\(first.name)\" is registered by a role the current role does not trust",
@@ -94,6 +92,33 @@ enum Catalog {
         if first.name == "default" || rows.count == 1 { return first }
         throw RecError("42725", "several models are registered and none is called \"default\"",
                        hint: "Name the model: recommend(user_id, k, diversity, model => 'name').")
+    }
+
+    /// Whether the current role trusts the model's registration (see recommender._check_trust):
+    /// pg_has_role(a, c, 'USAGE') is true when a is c, a superuser, or a member of c. Computed
+    /// once per registration (config_stamp), role and catalog generation: a change of the
+    /// registration moves its stamp, and a change of a registered relation (a view's owner), of a
+    /// role's membership or attributes moves the generation (inval.c). The relations are watched
+    /// before the generation is read, so a change after it is seen at the next call.
+    static func isTrusted(_ m: ModelRow, relations: [Int64]) throws -> Bool {
+        for oid in relations where oid > 0 && oid <= Int64(UInt32.max) { rec_watch_relation(UInt32(oid)) }
+        let generation = rec_catalog_generation(), user = rec_current_user()
+        if let t = Backend.trust[m.name], t.stamp == m.configStamp, t.generation == generation, t.user == user {
+            return t.trusted
+        }
+        let c = try Cursor("""
+            SELECT COALESCE(pg_catalog.pg_has_role(pg_catalog.to_regrole(pg_catalog.quote_ident(registered_by)), CURRENT_USER, 'USAGE'), false)
+                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                    WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[interactions, items])
+                                      AND c.relkind OPERATOR(pg_catalog.=) 'v'
+                                      AND NOT pg_catalog.pg_has_role(c.relowner, CURRENT_USER, 'USAGE'))
+              FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1::pg_catalog.text
+            """, [.text(m.name)])
+        var trusted = false
+        try c.forEachRow { r in trusted = try c.bool(r, 0) ?? false }
+        try c.close()
+        Backend.trust[m.name] = (m.configStamp, generation, user, trusted)
+        return trusted
     }
 
     static func requireTrained(_ m: ModelRow) throws -> Int64 {
@@ -136,7 +161,13 @@ enum Catalog {
                            category: try c.text(r, 2), title: try c.text(r, 3), content: try c.text(r, 4),
                            since: try c.text(r, 5), users: try c.text(r, 6) ?? "")
         }
-        guard let s = out else { throw RecError.internalError("recommender._model_sql returned no row") }
+        guard var s = out else { throw RecError.internalError("recommender._model_sql returned no row") }
+        let rc = try Cursor("""
+            SELECT COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'recency_half_life')::pg_catalog.float8, 0)
+              FROM recommender.model m WHERE name OPERATOR(pg_catalog.=) $1::pg_catalog.text
+            """, [.text(m.name)])
+        try rc.forEachRow { r in s.recencyHalfLife = try rc.float8(r, 0) ?? 0 }
+        try rc.close()
         Backend.sql[m.name] = s
         return s
     }
@@ -298,7 +329,7 @@ enum Catalog {
     private static func readHistory(_ sql: ModelSQL, model m: ModelRow, user: Int64) throws -> History {
         setHint(for: m)
         var h = History()
-        h.recencyHalfLife = m.recencyHalfLife
+        h.recencyHalfLife = sql.recencyHalfLife
         let c = try Cursor(sql.history, [.int8(user)])
         defer { try? c.close() }
         try c.forEachRow { r in

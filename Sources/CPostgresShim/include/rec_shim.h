@@ -57,6 +57,8 @@ int rec_notice(const char *message, bool debug);
 uint64_t rec_catalog_generation(void);
 /* Watch a relation (by pg_class oid): its changes move the generation from now on. */
 void rec_watch_relation(uint32_t relid);
+/* The current user's oid (GetUserId(); no PostgreSQL error possible). */
+uint32_t rec_current_user(void);
 
 /* --- queries (inside the entry point's SPI connection) --- */
 /* Open a read-only cursor over a query with $1..$n arguments. */

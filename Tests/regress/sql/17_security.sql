@@ -199,6 +199,15 @@ GRANT rec_app TO rec_writer;
 SET ROLE rec_app;
 SELECT count(*) AS trusted_now FROM recommend(7, 5, 0, 'trojan');
 RESET ROLE;
+-- the trust a session caches follows membership changes (a REVOKE is seen at the next call)
+REVOKE rec_app FROM rec_writer;
+SET ROLE rec_app;
+SELECT pg_temp.err($q$SELECT * FROM recommend(7, 5, 0, 'trojan')$q$);
+RESET ROLE;
+GRANT rec_app TO rec_writer;
+SET ROLE rec_app;
+SELECT count(*) AS trusted_again FROM recommend(7, 5, 0, 'trojan');
+RESET ROLE;
 SELECT count(*) FILTER (WHERE what LIKE '%postgres%') AS ran_as_superuser,
        count(*) FILTER (WHERE what LIKE '%rec_app%') > 0 AS ran_as_app FROM evil.log;
 -- a superuser's registration of a view owned by an untrusted role is refused too
