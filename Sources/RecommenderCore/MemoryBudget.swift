@@ -98,8 +98,9 @@ public enum MemoryBudget {
     ///   Gram:       G (8 n^2)
     ///   similarity: G + the random projection and its product (2 x 8 n d) + result (4 n d)
     ///   solve:      G (8 n^2) + B (4 n^2) + similarity vectors (4 n d)  <- the peak for any real n
-    ///   sequence:   B + similarity + SᵀS and SᵀT (2 x 8 n^2) + the time-ordered histories
-    ///               (about 64 bytes a user-item pair), when sequence_weight > 0: 20 n^2 at the peak
+    ///   sequence:   G, SᵀS and SᵀT (3 x 8 n^2, solved jointly: SequenceJoint.swift; later P, PH and
+    ///               B: 20 n^2) + similarity + the time-ordered histories (about 64 bytes a
+    ///               user-item pair), when sequence_weight > 0: 24 n^2 at the peak
     ///   content:    B + similarity + content vectors (4 N c, plus a per-item copy while parsing
     ///               embeddings) + the sample for beta (at most 1500^2 floats)
     /// The runtime allowance (64 MB) covers OpenBLAS's per-thread buffers during the solve, SPI's
@@ -122,7 +123,7 @@ public enum MemoryBudget {
         let simPhase = g + simWork
         let solvePhase = g + b + sim
         let contentPhase = b + sim + content + beta
-        let sequencePhase = s.sequence ? b + sim + g + g + .elements(s.nonZeros, 64) : .zero
+        let sequencePhase = s.sequence ? g + g + g + sim + .elements(s.nonZeros, 64) : .zero
         return Bytes.max(Bytes.max(Bytes.max(gramPhase, simPhase), Bytes.max(solvePhase, contentPhase)), sequencePhase)
             + sparse + perItem + runtime
     }

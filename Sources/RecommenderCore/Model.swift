@@ -55,7 +55,7 @@ public final class ItemModel: @unchecked Sendable {
     public let maxAbsWeight: Float
     /// Category names by category id (as stored at training), for the `category` rule.
     public var categoryNames: [String] = []
-    /// The weight of the sequential component blended into `weights` at training (0: none).
+    /// The share of the sequential component in the jointly solved `weights` at training (0: none).
     public var sequenceWeight: Double = 0
 
     public var count: Int { itemIds.count }

@@ -42,5 +42,5 @@ func ago(seconds s: Double) -> String {
 /// Appended to the verdict when the model's weights include the sequential component.
 func sequenceNote(_ m: ModelRow, _ im: ItemModel) -> String {
     guard im.sequenceWeight > 0 else { return "" }
-    return " (the item-item weights blend co-occurrence with what tends to follow what in users' histories, sequence_weight \(formatNumber(im.sequenceWeight)))"
+    return " (the item-item weights are fitted to co-occurrence and to what tends to follow what in users' histories, sequence_weight \(formatNumber(im.sequenceWeight)))"
 }

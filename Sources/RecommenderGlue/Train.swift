@@ -172,13 +172,16 @@ func trainModel(_ name: String) throws -> TrainResult {
         }
         let sim = hasCategories ? [] : try EASE.similarityVectors(gram: g, n: n, dims: dims, interrupt: PG.interrupt)
         try PG.interrupt()
-        try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
-        var gramTrace = 0.0
-        for i in 0..<n { gramTrace += g[i * n + i] }
-        var weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
+        var weights: [Float]
+        var sequenceScale: Double? = nil
+        if let joint = try fitWithSequence(gram: &g, params: p, builder: b, collector: seq, transform: transform, n: n) {
+            weights = joint.weights
+            sequenceScale = joint.scale
+        } else {
+            try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
+            weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
+        }
         g = []
-        let sequenceScale = try blendSequence(into: &weights, params: p, builder: b, collector: seq, transform: transform,
-                                              gramTrace: gramTrace, n: n)
         try ModelValidation.checkWeights(weights, model: m.name, weighting: p.weighting)
         let users = try b.itemUserCounts(interrupt: PG.interrupt)
         let (pop, trend) = try b.coldStartRanking(halfLife: p.halfLife, trendWeight: p.trendWeight, interrupt: PG.interrupt)

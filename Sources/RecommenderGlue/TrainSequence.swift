@@ -1,29 +1,29 @@
 // The sequential component at training (see RecommenderCore/Sequence.swift): built from each
-// user's time-ordered history and blended into the EASE/EDLAE weights, so that the stored model
-// stays one item-item matrix.
+// user's time-ordered history and solved jointly with the EASE/EDLAE weights, so that the stored
+// model stays one item-item matrix.
 #if canImport(Glibc)
 import Glibc
 #endif
 import CPostgresShim
 import RecommenderCore
 
-/// Blends the sequential component into `weights` when the model asks for it (sequence_weight > 0)
-/// and the data has times. Returns the scale c applied to B_seq, or nil when nothing was blended.
-func blendSequence(into weights: inout [Float], params p: TrainParams, builder b: InteractionMatrixBuilder,
-                   collector seq: SequenceCollector, transform: ValueTransform, gramTrace: Double, n: Int) throws -> Double? {
+/// Solves EASE/EDLAE and the sequential component jointly (SequenceModel.fitJoint, after SLIST)
+/// when the model asks for it (sequence_weight > 0) and the data has times; consumes `g`. Returns
+/// nil (and leaves `g` alone) when there is nothing sequential to solve: the caller then fits
+/// plain EASE/EDLAE.
+func fitWithSequence(gram g: inout [Double], params p: TrainParams, builder b: InteractionMatrixBuilder,
+                     collector seq: SequenceCollector, transform: ValueTransform, n: Int) throws -> (weights: [Float], scale: Double)? {
     guard p.sequenceWeight > 0 else { return nil }
     guard !seq.isEmpty else {
         try PG.notice("recommender: sequence_weight is set but the interactions have no times: the sequential component is skipped")
         return nil
     }
-    try PG.notice("recommender: solving the sequential component (sequence_weight \(p.sequenceWeight))")
+    try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") and the sequential component jointly (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""), sequence_weight \(p.sequenceWeight))")
     let rowScale: [Double]? = p.rowNorm != 0 ? b.rowLengths().map { $0 > 0 ? pow(Double($0), -p.rowNorm) : 1 } : nil
     var (ss, st) = try SequenceModel.grams(sequences: seq.sequences(b, transform: transform), rowScale: rowScale, n: n,
                                            interrupt: PG.interrupt)
-    let lambda = SequenceModel.relativeLambda(p.lambda, ss: ss, gramTrace: gramTrace, n: n)
-    let bs = try SequenceModel.fit(ss: &ss, st: &st, n: n, lambda: lambda, threads: 2, interrupt: PG.interrupt)
-    ss = []
-    return try SequenceModel.blend(ease: &weights, seq: bs, n: n, weight: p.sequenceWeight, interrupt: PG.interrupt)
+    return try SequenceModel.fitJoint(gram: &g, ss: &ss, st: &st, n: n, weight: p.sequenceWeight, lambda: p.lambda,
+                                      dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
 }
 
 /// update() folds new rows into the kept Gram matrix only; the sequential component would need

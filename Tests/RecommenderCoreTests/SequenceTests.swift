@@ -85,52 +85,6 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(st, [0, 3, 0, 0])     // 2 * 3 * 0.5
     }
 
-    /// SᵀS = [[2, 1], [1, 2]], λ = 1: (SᵀS + I)⁻¹ = 1/8 [[3, -1], [-1, 3]];
-    /// SᵀT = [[1, 2], [3, 4]] -> X = 1/8 [[0, 2], [8, 10]] = [[0, 0.25], [1, 1.25]]; zero diagonal.
-    func testFitByHand() throws {
-        var ss: [Double] = [2, 1, 1, 2]
-        var st: [Double] = [1, 2, 3, 4]
-        let b = try SequenceModel.fit(ss: &ss, st: &st, n: 2, lambda: 1)
-        XCTAssertEqual(b[0], 0); XCTAssertEqual(b[3], 0)
-        XCTAssertEqual(b[1], 0.25, accuracy: 1e-12)
-        XCTAssertEqual(b[2], 1, accuracy: 1e-12)
-    }
-
-    func testFitAgainstGaussJordan() throws {
-        let n = 5
-        var rng = SplitMix64(seed: 9)
-        var seqs: [[(Int32, Double)]] = []
-        for _ in 0..<40 {
-            seqs.append((0..<4).map { _ in (Int32(rng.next() % UInt64(n)), 1 + rng.nextUnit()) })
-        }
-        var (ss, st) = try SequenceModel.grams(sequences: seqs, n: n)
-        var a = ss
-        for i in 0..<n { a[i * n + i] += 3 }
-        let inv = try XCTUnwrap(gaussJordanInverse(a, n: n))
-        let stCopy = st
-        let b = try SequenceModel.fit(ss: &ss, st: &st, n: n, lambda: 3)
-        for i in 0..<n {
-            for j in 0..<n {
-                var want = 0.0
-                for t in 0..<n { want += inv[i * n + t] * stCopy[t * n + j] }
-                XCTAssertEqual(b[i * n + j], i == j ? 0 : want, accuracy: 1e-9, "B[\(i),\(j)]")
-            }
-        }
-    }
-
-    /// ‖E‖ = √5, ‖S‖ = 2: c = √5 / 2; w = 0.5: B01 = 0.5 * 1 + 0.5 * c * 2, B10 = 0.5 * 2.
-    func testBlend() throws {
-        var e: [Float] = [0, 1, 2, 0]
-        let c = try SequenceModel.blend(ease: &e, seq: [0, 2, 0, 0], n: 2, weight: 0.5)
-        XCTAssertEqual(c, 5.0.squareRoot() / 2, accuracy: 1e-12)
-        XCTAssertEqual(Double(e[1]), 0.5 + 5.0.squareRoot() / 2, accuracy: 1e-6)
-        XCTAssertEqual(e[2], 1)
-        var z: [Float] = [0, 1, 2, 0]
-        try SequenceModel.blend(ease: &z, seq: [0, 2, 0, 0], n: 2, weight: 0)
-        XCTAssertEqual(z, [0, 1, 2, 0], "weight 0 leaves EASE alone")
-        assertRecError("22023", try SequenceModel.blend(ease: &z, seq: [0, 0, 0, 0], n: 2, weight: 1.5))
-    }
-
     func testCollectorOrdersByFirstTimeThenId() throws {
         var b = InteractionMatrixBuilder()
         var c = SequenceCollector()
