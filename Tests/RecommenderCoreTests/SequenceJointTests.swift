@@ -36,10 +36,14 @@ final class SequenceJointTests: XCTestCase {
     /// The solution's optimality condition: with A, H and Λ as in the solve, (A + Λ) B - H is zero off
     /// the diagonal (the Lagrange multipliers live on the diagonal only), and diag(B) = 0.
     func testOptimalityOnRandomSequences() throws {
-        let n = 5
+        // 150 items: the product P H runs in several tiles of 64 rows (150 = 64 + 64 + 22)
+        for n in [5, 150] { try checkOptimality(n: n) }
+    }
+
+    func checkOptimality(n: Int) throws {
         var rng = SplitMix64(seed: 11)
         var seqs: [[(Int32, Double)]] = []
-        for _ in 0..<40 { seqs.append((0..<5).map { _ in (Int32(rng.next() % UInt64(n)), 1 + rng.nextUnit()) }) }
+        for _ in 0..<(8 * n) { seqs.append((0..<5).map { _ in (Int32(rng.next() % UInt64(n)), 1 + rng.nextUnit()) }) }
         var g = [Double](repeating: 0, count: n * n)
         for s in seqs {
             var x = [Double](repeating: 0, count: n)
