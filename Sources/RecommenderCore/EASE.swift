@@ -69,22 +69,8 @@ public enum EASE {
         guard n > 0 else { return [] }
         guard n <= 100_000 else { throw RecError.programLimit("\(n) items are too many for the dense solver") }
         guard g.count == n * n else { throw RecError.internalError("Gram matrix has the wrong size") }
-        let emphasis = dropout / (1 - dropout)
-        for i in 0..<n { g[i * n + i] += lambda + emphasis * g[i * n + i] }
-        try interrupt()
-        // Threads only for the factorisation: scoring runs BLAS on one thread (see BLAS.singleThreaded).
-        openblas_set_num_threads(Int32(max(1, min(threads, 64))))
-        defer { openblas_set_num_threads(1) }
-        // P = G^-1 by blocks (BlockedCholesky), polling `interrupt` every few milliseconds;
-        // returns the full symmetric P in place. A matrix that is not positive definite is bad data
-        // or parameters, not an internal fault (e.g. lambda 1e-300 on a singular Gram matrix).
-        do {
-            try BlockedCholesky.invert(&g, n: n, interrupt: interrupt)
-        } catch let e as RecError where e.sqlstate == "XX000" {
-            throw RecError.invalidParameter("the model cannot be solved with lambda \(lambda): the regularised Gram matrix is not positive definite (\(e.message))",
-                                            hint: "Increase lambda; it must be large against the interaction weights.")
-        }
-        try interrupt()
+        try invertRegularised(&g, n: n, lambda: lambda, dropout: dropout, threads: threads,
+                              what: "the model cannot be solved with lambda \(lambda)", interrupt: interrupt)
         var b = [Float](repeating: 0, count: n * n)
         var diag = [Double](repeating: 0, count: n)
         for j in 0..<n { diag[j] = g[j * n + j] }
@@ -96,6 +82,28 @@ public enum EASE {
             if i % 256 == 255 { try interrupt() }
         }
         return b
+    }
+
+    /// Replaces `a` (n x n, symmetric) by (A + diag(lambda + p / (1 - p) A_ii))^-1: the EASE/EDLAE
+    /// regularisation and the inverse by blocks (BlockedCholesky, polling `interrupt` every few
+    /// milliseconds), with `threads` OpenBLAS threads for the solve only (scoring runs BLAS on one
+    /// thread, see BLAS.singleThreaded). A matrix that is not positive definite is bad data or
+    /// parameters (e.g. lambda 1e-300 on a singular Gram matrix), not an internal fault: 22023,
+    /// its message starting with `what`.
+    static func invertRegularised(_ a: inout [Double], n: Int, lambda: Double, dropout: Double, threads: Int,
+                                  what: String, interrupt: InterruptCheck) throws {
+        let emphasis = dropout / (1 - dropout)
+        for i in 0..<n { a[i * n + i] += lambda + emphasis * a[i * n + i] }
+        try interrupt()
+        openblas_set_num_threads(Int32(max(1, min(threads, 64))))
+        defer { openblas_set_num_threads(1) }
+        do {
+            try BlockedCholesky.invert(&a, n: n, interrupt: interrupt)
+        } catch let e as RecError where e.sqlstate == "XX000" {
+            throw RecError.invalidParameter("\(what): the regularised Gram matrix is not positive definite (\(e.message))",
+                                            hint: "Increase lambda; it must be large against the interaction weights.")
+        }
+        try interrupt()
     }
 
     /// Item vectors for similarity when the catalog has no categories: a Gaussian random

@@ -42,18 +42,11 @@ extension SequenceModel {
             }
             if i % 256 == 255 { try interrupt() }
         }
-        let emphasis = dropout / (1 - dropout)
-        for i in 0..<n { g[i * n + i] += lambda + emphasis * g[i * n + i] }
-        try interrupt()
-        openblas_set_num_threads(Int32(max(1, min(threads, 64))))
+        try EASE.invertRegularised(&g, n: n, lambda: lambda, dropout: dropout, threads: threads,
+                                   what: "the model cannot be solved with lambda \(lambda) and sequence_weight \(w)",
+                                   interrupt: interrupt)
+        openblas_set_num_threads(Int32(max(1, min(threads, 64))))   // for the product too
         defer { openblas_set_num_threads(1) }
-        do {
-            try BlockedCholesky.invert(&g, n: n, interrupt: interrupt)
-        } catch let e as RecError where e.sqlstate == "XX000" {
-            throw RecError.invalidParameter("the model cannot be solved with lambda \(lambda) and sequence_weight \(w): the regularised matrix is not positive definite (\(e.message))",
-                                            hint: "Increase lambda; it must be large against the interaction weights.")
-        }
-        try interrupt()
         // PH = P H into ss (its SᵀS content is no longer needed), in tiles of at most 64 rows and
         // as many columns as keep one tile's dgemm under ~2e8 flops (tens of ms at any n; a tile of
         // 64 rows keeps dgemm near its speed, where single rows would run at gemv's), polling
