@@ -105,6 +105,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         Backend.sql[m.name] = nil          // validate the registration afresh
         let sql = try Catalog.sql(m)
         Catalog.setHint(for: m)
+        let registration = try Registration.fingerprint(model: m.name) ?? ""
 
         // 1. interactions
         try PG.notice("recommender: training model \"\(m.name)\": reading interactions")
@@ -199,6 +200,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         func num(_ x: Double, _ what: String) throws -> String { try ModelValidation.number(x, what, model: m.name) }
         let params = "{" + [
             "\"cf_items\": \(n)",
+            "\"registration\": \(jsonString(registration))",
             "\"watermark\": \(b.maxTime.isFinite ? String(b.maxTime) : "null")",
             "\"keep_gram\": \(p.keepGram)",
             "\"catalog_items\": \(catalogTotal)",

@@ -58,6 +58,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             throw RecError.objectState("model \"\(m.name)\" was trained without keeping its Gram matrix",
                                        hint: "SELECT recommender.configure('\(m.name)', keep_gram => true); then train once; later updates fold new interactions in.")
         }
+        try Registration.requireUnchanged(model: m.name, version: oldVersion)
         guard let mark = watermark else {
             throw RecError.objectState("model \"\(m.name)\" has no time column, so new interactions cannot be told from old ones",
                                        hint: "Register the interactions table with time_column => ..., or retrain with recommender.train().")

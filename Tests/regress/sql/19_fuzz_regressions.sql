@@ -75,5 +75,23 @@ SELECT recommender.add_filter('fzr_arr', 'has_a', 'cats @> ARRAY[''a'']');
 SELECT pg_temp.err($$SELECT recommender.add_filter('fzr_arr', 'has_x', 'cats @> ARRAY[''x'', NULL] OR cats && ARRAY[lower(''B'')]')$$);
 SELECT recommender.drop('fzr_arr');
 
+-- 5. update() after the model was registered again (here with another time column) used the
+--    trained version's watermark and Gram matrix with the new registration: a float time column
+--    of 1e300 and then a timestamptz one failed with 22008 "timestamp out of range" (found with
+--    seed 1939956661). It refuses clearly (55000) until the model is trained again.
+CREATE TABLE fzr.rr (u bigint, i bigint, tf float8, tt timestamptz);
+INSERT INTO fzr.rr SELECT u, 1 + (u * 7 + j) % 9, 1e300, '2026-01-01 00:00+00'
+  FROM generate_series(1, 20) u, generate_series(1, 4) j;
+SELECT recommender.register('fzr_rr', 'fzr.rr', 'u', 'i', time_column => 'tf');
+SELECT count(*) FROM recommender.configure('fzr_rr', keep_gram => true);
+SET client_min_messages = warning;
+SELECT model, users FROM recommender.train('fzr_rr');
+SELECT recommender.register('fzr_rr', 'fzr.rr', 'u', 'i', time_column => 'tt');
+SELECT regexp_replace(pg_temp.err($$SELECT * FROM recommender.update('fzr_rr')$$), 'version \d+', 'version N') AS err;
+SELECT model, users FROM recommender.train('fzr_rr');
+SELECT model, new_interactions FROM recommender.update('fzr_rr');
+RESET client_min_messages;
+SELECT recommender.drop('fzr_rr');
+
 SELECT pg_backend_pid() = :pid0 AS same_backend;
 DROP SCHEMA fzr CASCADE;
