@@ -1,4 +1,4 @@
-// A fingerprint of a model's registration (the relations and columns it reads), stored with each
+// A fingerprint of a model's registration (when it was registered, the columns it reads), stored with each
 // trained version, so that update() can tell that the registration changed since the version it
 // would fold new interactions into (re-registered with another table or another time column: the
 // kept Gram matrix and the watermark belong to the old one).
@@ -6,13 +6,15 @@ import CPostgresShim
 import RecommenderCore
 
 enum Registration {
-    /// md5 of the registered relations (by oid) and column names; nil when the model is gone.
+    /// md5 of when the model was last registered and the column names it names; nil when the
+    /// model is gone. Every register() call sets registered_at (the relations' oids are not used:
+    /// they change in a dump and restore, while registered_at is restored with the catalog).
     static func fingerprint(model: String) throws -> String? {
         let c = try Cursor("""
-            SELECT pg_catalog.md5(pg_catalog.concat_ws(E'\\x1f', interactions::pg_catalog.oid::pg_catalog.text, user_column,
+            SELECT pg_catalog.md5(pg_catalog.concat_ws(E'\\x1f',
+                   pg_catalog.date_part('epoch', registered_at)::pg_catalog.text, user_column,
                    item_column, weight_column, time_column, event_column, event_weights::pg_catalog.text,
-                   items::pg_catalog.oid::pg_catalog.text, item_id_column, category_column, title_column, text_column,
-                   embedding_column))
+                   item_id_column, category_column, title_column, text_column, embedding_column))
               FROM recommender.model WHERE name OPERATOR(pg_catalog.=) $1::pg_catalog.text
             """, [.text(model)])
         var out: String? = nil
