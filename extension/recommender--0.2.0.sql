@@ -1626,6 +1626,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass customers => 1 or more (default 3000).';
     END IF;
+    -- a sample shop, not a load generator: bounded so that a typo cannot run for hours
+    IF customers > 1000000 OR products > 100000 THEN
+        RAISE EXCEPTION 'the sample shop has at most 1,000,000 customers and 100,000 products (got % and %)', customers, products
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The defaults (3000 customers, 1000 products) make about 110,000 events.';
+    END IF;
     FOREACH tbl IN ARRAY ARRAY['products', 'customers', 'events'] LOOP
         IF to_regclass(format('%I.%I', v_schema, tbl)) IS NOT NULL THEN
             RAISE EXCEPTION 'relation %.% already exists', quote_ident(v_schema), quote_ident(tbl)
@@ -1633,9 +1639,13 @@ BEGIN
                       HINT = format('Drop the old sample shop first (DROP SCHEMA %I CASCADE) or pass another target_schema.', v_schema);
         END IF;
     END LOOP;
+    -- the scratch tables below are this function's own: a table of the same name in the caller's
+    -- session is the caller's, and is left alone (the function drops its own before returning)
     FOREACH tbl IN ARRAY ARRAY['_shop_cat', '_shop_prod', '_shop_cust', '_shop_ev'] LOOP
         IF to_regclass('pg_temp.' || tbl) IS NOT NULL THEN
-            EXECUTE format('DROP TABLE pg_temp.%I', tbl);
+            RAISE EXCEPTION 'create_sample_shop needs the temporary table name pg_temp.%, which this session already uses', tbl
+                USING ERRCODE = 'duplicate_table',
+                      HINT = 'Drop or rename that temporary table, or call create_sample_shop from another session.';
         END IF;
     END LOOP;
 

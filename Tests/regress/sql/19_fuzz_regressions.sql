@@ -93,5 +93,22 @@ SELECT model, new_interactions FROM recommender.update('fzr_rr');
 RESET client_min_messages;
 SELECT recommender.drop('fzr_rr');
 
+-- 6. create_sample_shop dropped the caller's own pg_temp._shop_* tables (as evaluate() and tune()
+--    did with theirs, issue 8 item 9); it leaves them alone and says so (42P07). Its sizes are
+--    bounded (22023) instead of running for hours on a typo.
+CREATE TEMP TABLE _shop_cat (mine text);
+INSERT INTO _shop_cat VALUES ('mine');
+SELECT pg_temp.err($$SELECT recommender.create_sample_shop('fzr_shop', 5, 10)$$);
+SELECT mine FROM pg_temp._shop_cat;
+DROP TABLE pg_temp._shop_cat;
+SELECT pg_temp.err($$SELECT recommender.create_sample_shop('fzr_shop', 2000000000, 10)$$);
+SELECT pg_temp.err($$SELECT recommender.create_sample_shop('fzr_shop', 5, 2000000000)$$);
+SELECT recommender.create_sample_shop('fzr_shop', 5, 10);
+SELECT recommender.create_sample_shop('fzr_shop2', 5, 10);   -- again in the session: it dropped its own
+SET client_min_messages = warning;
+DROP SCHEMA fzr_shop CASCADE;
+DROP SCHEMA fzr_shop2 CASCADE;
+RESET client_min_messages;
+
 SELECT pg_backend_pid() = :pid0 AS same_backend;
 DROP SCHEMA fzr CASCADE;
