@@ -96,6 +96,8 @@ CREATE TABLE recommender.model_item (
     content    bytea,                -- float4 content vector (NULL: the item has none)
     weights    bytea NOT NULL,       -- float4 row of the EASE matrix B: this item's contribution to each target
                                      -- (empty for catalog items without interactions at training)
+    item_key   text,                 -- 0.3.0: the shop's own id (text, or uuid as text) when the model's item
+                                     -- ids are keys; item_id is then a surrogate (NULL for integer ids)
     PRIMARY KEY (model, version, idx),
     FOREIGN KEY (model, version) REFERENCES recommender.model_version ON DELETE CASCADE
 );
@@ -296,7 +298,9 @@ BEGIN
   SELECT CASE WHEN typ.typtype = 'd' THEN typ.typbasetype ELSE t END INTO t
     FROM pg_catalog.pg_type typ WHERE typ.oid = t;
   ok := CASE
-          WHEN kind = 'id' THEN t IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+          -- integers, or the shop's own keys: text, varchar and uuid (0.3.0; see _id_type)
+          WHEN kind = 'id' THEN t IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype,
+                                      'text'::regtype, 'varchar'::regtype, 'uuid'::regtype)
           WHEN kind = 'number' THEN t IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
                                    'float8'::regtype, 'numeric'::regtype)
           WHEN kind = 'time' THEN t IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype,
@@ -315,7 +319,7 @@ BEGIN
                 WHEN 'text' THEN 'text' WHEN 'category' THEN 'a category' ELSE 'a time' END
       USING ERRCODE = 'datatype_mismatch',
             HINT = CASE kind
-                     WHEN 'id' THEN 'User and item ids must be smallint, integer or bigint; register a view that maps other ids to integers.'
+                     WHEN 'id' THEN 'User and item ids must be smallint, integer, bigint, text, varchar or uuid; register a view that casts other ids to one of them.'
                      WHEN 'number' THEN 'Weights must be numeric (integer, real, double precision, numeric); register a view that maps other types (e.g. boolean) to numbers.'
                      WHEN 'text' THEN 'Text columns must have a built-in type (or a domain over one, or an enum without user-defined casts); register a view that casts the column to text.'
                      WHEN 'category' THEN 'Categories must have a built-in type (or a domain over one, or an enum without user-defined casts), or be a 1-d array of one; register a view that casts the column to text.'
@@ -326,7 +330,45 @@ BEGIN
 END
 $$;
 
+-- How an id column is read (0.3.0): 'int8' for smallint, integer and bigint (as before), else the
+-- type its values are compared as: 'text' (text, varchar, or a domain over one) or 'uuid'. NULL
+-- when the column does not exist. Keys are read as text and passed back as $n::<type>.
+CREATE FUNCTION recommender._id_type(rel oid, col text) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN b IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'int8'
+              WHEN b OPERATOR(pg_catalog.=) 'uuid'::regtype THEN 'uuid'
+              ELSE 'text' END
+    FROM (SELECT CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END AS b
+            FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+           WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) col
+             AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) x
+$$;
+COMMENT ON FUNCTION recommender._id_type(oid, text) IS
+  'internal: int8 for integer id columns, else text or uuid (the shop''s own keys)';
+
+-- How a model's user and item ids are read (0.3.0): 'int8', 'text' or 'uuid' each. The items are
+-- keys when the interactions' item column or the items table's id column is not an integer (both
+-- are then read as text and matched by their text); keys of an items table of uuid ids are uuid.
+CREATE FUNCTION recommender._id_types(model_name text, OUT user_type text, OUT item_type text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT recommender._id_type(m.interactions, m.user_column),
+         CASE WHEN recommender._id_type(m.interactions, m.item_column) OPERATOR(pg_catalog.=) 'int8'
+                   AND (m.items IS NULL OR recommender._id_type(m.items, m.item_id_column) OPERATOR(pg_catalog.=) 'int8') THEN 'int8'
+              WHEN m.items IS NULL OR recommender._id_type(m.items, m.item_id_column) OPERATOR(pg_catalog.<>) 'int8'
+                   THEN recommender._id_type(COALESCE(m.items, m.interactions), COALESCE(m.item_id_column, m.item_column))
+              ELSE recommender._id_type(m.interactions, m.item_column) END
+    FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_name
+$$;
+COMMENT ON FUNCTION recommender._id_types(text) IS
+  'internal: how a model''s user and item ids are read: int8, text or uuid';
+
 -- The SQL the Swift core runs for a model, validated against the current catalogs.
+-- Ids are int8 for integer id columns; for the shop's own keys (text, varchar, uuid: 0.3.0, see
+-- _id_types) they are text, and key parameters are cast to the column's type.
 --   train_sql:    user int8, item int8, weight float8, time float8 (epoch seconds or NULL)
 --   history_sql:  item int8, weight float8, time float8 for one user ($1 int8)
 --   category_sql: item int8, category text (one row per category; NULL when no categories)
@@ -350,6 +392,10 @@ DECLARE
   cat_is_array boolean;
   tkind oid;
   k text; v jsonb;
+  -- ids (0.3.0): integer ids are read as int8, keys (text, varchar, uuid) as text; ut and it are
+  -- the ids' output casts, up and ip the types a user or item key parameter is cast to
+  ut text := '::pg_catalog.int8'; it text := '::pg_catalog.int8';
+  up text := 'pg_catalog.int8'; ip text := 'pg_catalog.int8';
 BEGIN
   SELECT * INTO m FROM recommender.model WHERE name = model_name;
   IF NOT FOUND THEN
@@ -360,6 +406,11 @@ BEGIN
   PERFORM recommender._check_trust(m);
   u := recommender._column(m.name, m.interactions, m.interactions_name, m.user_column, 'id');
   i := recommender._column(m.name, m.interactions, m.interactions_name, m.item_column, 'id');
+  up := 'pg_catalog.' || recommender._id_type(m.interactions, m.user_column);
+  IF up OPERATOR(pg_catalog.<>) 'pg_catalog.int8' THEN ut := '::pg_catalog.text'; END IF;
+  IF (SELECT x.item_type FROM recommender._id_types(m.name) x) OPERATOR(pg_catalog.<>) 'int8' THEN
+    it := '::pg_catalog.text';
+  END IF;
   w := '1::pg_catalog.float8';
   IF m.weight_column IS NOT NULL THEN
     w := recommender._column(m.name, m.interactions, m.interactions_name, m.weight_column, 'number') || '::pg_catalog.float8';
@@ -394,34 +445,35 @@ BEGIN
       t := t || '::pg_catalog.float8';
       since := format('%s OPERATOR(pg_catalog.>) $1::pg_catalog.float8', t);
     END IF;
-    since_sql := format('SELECT DISTINCT %s::pg_catalog.int8 FROM %s WHERE %s AND %s IS NOT NULL', u, rel, since, u);
+    since_sql := format('SELECT DISTINCT %s%s FROM %s WHERE %s AND %s IS NOT NULL', u, ut, rel, since, u);
   END IF;
-  train_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.int8, %s, %s FROM %s', u, i, w, t, rel);
-  history_sql := format('SELECT %s::pg_catalog.int8, %s, %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1::pg_catalog.int8',
-                        i, w, t, rel, u);
+  train_sql := format('SELECT %s%s, %s%s, %s, %s FROM %s', u, ut, i, it, w, t, rel);
+  history_sql := format('SELECT %s%s, %s, %s FROM %s WHERE %s OPERATOR(pg_catalog.=) $1::%s',
+                        i, it, w, t, rel, u, up);
   -- ARRAY(SELECT ...) is an init plan: the text-to-array cast runs once
-  users_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.int8, %s, %s FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.unnest($1::pg_catalog.int8[])))',
-                      u, i, w, t, rel, u);
+  users_sql := format('SELECT %s%s, %s%s, %s, %s FROM %s WHERE %s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.unnest($1::%s[])))',
+                      u, ut, i, it, w, t, rel, u, up);
   IF m.items IS NOT NULL THEN
     irel := recommender._relation(m.name, m.items, m.items_name, 'items');
     iid := recommender._column(m.name, m.items, m.items_name, m.item_id_column, 'id');
+    ip := 'pg_catalog.' || recommender._id_type(m.items, m.item_id_column);
     IF m.category_column IS NOT NULL THEN
       cat := recommender._column(m.name, m.items, m.items_name, m.category_column, 'category');
       SELECT t2.typcategory = 'A' INTO cat_is_array
         FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t2 ON t2.oid = a.atttypid
        WHERE a.attrelid = m.items AND a.attname = m.category_column AND NOT a.attisdropped;
       IF cat_is_array THEN
-        category_sql := format('SELECT x.id, x.c::pg_catalog.text FROM (SELECT %s::pg_catalog.int8 AS id, pg_catalog.unnest(%s) AS c FROM %s) x WHERE x.c IS NOT NULL',
-                               iid, cat, irel);
+        category_sql := format('SELECT x.id, x.c::pg_catalog.text FROM (SELECT %s%s AS id, pg_catalog.unnest(%s) AS c FROM %s) x WHERE x.c IS NOT NULL',
+                               iid, it, cat, irel);
       ELSE
-        category_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.text FROM %s WHERE %s IS NOT NULL', iid, cat, irel, cat);
+        category_sql := format('SELECT %s%s, %s::pg_catalog.text FROM %s WHERE %s IS NOT NULL', iid, it, cat, irel, cat);
       END IF;
     END IF;
-    catalog_sql := format('SELECT DISTINCT %s::pg_catalog.int8 FROM %s WHERE %s IS NOT NULL', iid, irel, iid);
+    catalog_sql := format('SELECT DISTINCT %s%s FROM %s WHERE %s IS NOT NULL', iid, it, irel, iid);
     IF m.content = 'auto' AND (m.title_column IS NOT NULL OR m.text_column IS NOT NULL OR m.embedding_column IS NOT NULL
                                OR m.category_column IS NOT NULL) THEN
-      content_sql := format('SELECT %s::pg_catalog.int8, pg_catalog.concat_ws(%L, %s, %s)::pg_catalog.text, %s FROM %s WHERE %s IS NOT NULL',
-        iid, ' ',
+      content_sql := format('SELECT %s%s, pg_catalog.concat_ws(%L, %s, %s)::pg_catalog.text, %s FROM %s WHERE %s IS NOT NULL',
+        iid, it, ' ',
         CASE WHEN m.title_column IS NULL THEN 'NULL' ELSE recommender._column(m.name, m.items, m.items_name, m.title_column, 'text') || '::pg_catalog.text' END,
         CASE WHEN m.text_column IS NULL THEN 'NULL' ELSE recommender._column(m.name, m.items, m.items_name, m.text_column, 'text') || '::pg_catalog.text' END,
         CASE WHEN m.embedding_column IS NULL THEN 'NULL::pg_catalog.text'
@@ -431,8 +483,16 @@ BEGIN
     IF m.title_column IS NOT NULL THEN
       ttl := recommender._column(m.name, m.items, m.items_name, m.title_column, 'text');
       -- ARRAY(SELECT ...) is an init plan: the text-to-array cast runs once, not once per row
-      title_sql := format('SELECT %s::pg_catalog.int8, %s::pg_catalog.text FROM %s WHERE %s::pg_catalog.int8 OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.unnest($1::pg_catalog.int8[])))',
-                          iid, ttl, irel, iid);
+      title_sql := format('SELECT %s%s, %s::pg_catalog.text FROM %s WHERE %s%s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.unnest($1::%s[])))',
+                          iid, it, ttl, irel, iid,
+                          -- compared in the items column's own type (its index applies) when the
+                          -- interactions' item column has that type too, else as text
+                          CASE WHEN ip OPERATOR(pg_catalog.=) 'pg_catalog.int8' THEN it
+                               WHEN ip OPERATOR(pg_catalog.=) ('pg_catalog.' || recommender._id_type(m.interactions, m.item_column)) THEN ''
+                               ELSE '::pg_catalog.text' END,
+                          CASE WHEN ip OPERATOR(pg_catalog.=) 'pg_catalog.int8' THEN pg_catalog.ltrim(it, ':')
+                               WHEN ip OPERATOR(pg_catalog.=) ('pg_catalog.' || recommender._id_type(m.interactions, m.item_column)) THEN ip
+                               ELSE 'pg_catalog.text' END);
     END IF;
   END IF;
 END
@@ -789,6 +849,9 @@ BEGIN
   irel := recommender._relation(m.name, m.items, m.items_name, 'items');
   PERFORM recommender._check_trust(m);
   iid := recommender._column(m.name, m.items, m.items_name, m.item_id_column, 'id');
+  -- the ids as the model reads them: int8, or text for the shop's own keys (0.3.0)
+  iid := iid || CASE WHEN (SELECT x.item_type FROM recommender._id_types(m.name) x) OPERATOR(pg_catalog.=) 'int8'
+                     THEN '::pg_catalog.int8' ELSE '::pg_catalog.text' END;
   SELECT f.predicate INTO pred FROM recommender.filter f WHERE f.model = model_name AND f.name = filter_name;
   SELECT format('%I', a.attname) INTO col
     FROM pg_catalog.pg_attribute a
@@ -804,14 +867,14 @@ BEGIN
     END IF;
     -- checked at every use: the filter table may have been written directly
     PERFORM recommender._check_filter(m.items, pred);
-    RETURN format('SELECT %s::pg_catalog.int8 FROM %s WHERE (%s)', iid, irel, pred);
+    RETURN format('SELECT %s FROM %s WHERE (%s)', iid, irel, pred);
   END IF;
   IF col IS NULL THEN
     RAISE EXCEPTION 'model "%" has no filter named "%", and its items table has no boolean column of that name', model_name, filter_name
       USING ERRCODE = 'undefined_object',
             HINT = 'Define one with recommender.add_filter(model, name, predicate), or name a boolean column of the items table.';
   END IF;
-  RETURN format('SELECT %s::pg_catalog.int8 FROM %s WHERE %s IS TRUE', iid, irel, col);
+  RETURN format('SELECT %s FROM %s WHERE %s IS TRUE', iid, irel, col);
 END
 $$;
 
@@ -892,6 +955,8 @@ DECLARE
   n_train_users float8;
   n_catalog bigint;
   n_pop bigint;
+  -- the ids as recommend() takes and returns them: int8, or text when the model's ids are keys
+  idt text;
   -- scratch tables of this call only, under names no other object has (never the caller's own
   -- pg_temp.rec_eval_* tables); they go with the transaction if the call fails
   sfx text := pg_catalog.substr(pg_catalog.md5(pg_catalog.clock_timestamp()::pg_catalog.text OPERATOR(pg_catalog.||) pg_catalog.random()::pg_catalog.text), 1, 12);
@@ -934,19 +999,22 @@ BEGIN
     END IF;
   END IF;
   SELECT * INTO q FROM recommender._model_sql(model);
+  SELECT CASE WHEN x.user_type OPERATOR(pg_catalog.=) 'int8' AND x.item_type OPERATOR(pg_catalog.=) 'int8'
+              THEN 'pg_catalog.int8' ELSE 'pg_catalog.text' END INTO idt
+    FROM recommender._id_types(model) x;
 
-  EXECUTE format('CREATE TEMP TABLE %I AS SELECT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i, COALESCE(%s, false) AS rel FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL',
-                 t_h, hu, hi, relevant_expr, hrel, hu, hi);
+  EXECUTE format('CREATE TEMP TABLE %I AS SELECT %s::%s AS u, %s::%s AS i, COALESCE(%s, false) AS rel FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL',
+                 t_h, hu, idt, hi, idt, relevant_expr, hrel, hu, hi);
   EXECUTE format('CREATE TEMP TABLE %I AS
                     SELECT h.u, x.rank, x.item_id
                       FROM (SELECT DISTINCT u FROM pg_temp.%I) h
                      CROSS JOIN LATERAL @extschema@.recommend(h.u, %s, %L::pg_catalog.float8, %L) x',
                  t_l, t_h, k, diversity, model);
   -- popularity in the model's interactions (rows per item, like the scorer's train counts)
-  EXECUTE format('CREATE TEMP TABLE %I AS SELECT t.i, pg_catalog.count(*)::pg_catalog.float8 AS cnt FROM (%s) AS t(u, i, w, ts) GROUP BY t.i', t_p, q.train_sql);
+  EXECUTE format('CREATE TEMP TABLE %I AS SELECT t.i::%s AS i, pg_catalog.count(*)::pg_catalog.float8 AS cnt FROM (%s) AS t(u, i, w, ts) GROUP BY 1', t_p, idt, q.train_sql);
   EXECUTE format('SELECT pg_catalog.count(DISTINCT t.u)::pg_catalog.float8 FROM (%s) AS t(u, i, w, ts)', q.train_sql) INTO n_train_users;
   IF q.catalog_sql IS NOT NULL THEN
-    EXECUTE format('INSERT INTO pg_temp.%I SELECT c.i, 0 FROM (%s) AS c(i) WHERE NOT EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.i = c.i)', t_p, q.catalog_sql, t_p);
+    EXECUTE format('INSERT INTO pg_temp.%I SELECT c.i::%s, 0 FROM (%s) AS c(i) WHERE NOT EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.i OPERATOR(pg_catalog.=) c.i::%s)', t_p, idt, q.catalog_sql, t_p, idt);
     EXECUTE format('SELECT pg_catalog.count(*) FROM (%s) AS c(i)', q.catalog_sql) INTO n_catalog;
   ELSE
     SELECT pg_catalog.count(*) FROM recommender.model_item mi JOIN recommender.model m
@@ -957,9 +1025,9 @@ BEGIN
   EXECUTE format('UPDATE pg_temp.%I p SET popular = o.rn <= $1
     FROM (SELECT i, row_number() OVER (ORDER BY cnt DESC, i) AS rn FROM pg_temp.%I) o WHERE o.i = p.i', t_p, t_p) USING n_pop;
   IF q.category_sql IS NOT NULL THEN
-    EXECUTE format('CREATE TEMP TABLE %I AS SELECT DISTINCT c.i, c.cat FROM (%s) AS c(i, cat)', t_c, q.category_sql);
+    EXECUTE format('CREATE TEMP TABLE %I AS SELECT DISTINCT c.i::%s AS i, c.cat FROM (%s) AS c(i, cat)', t_c, idt, q.category_sql);
   ELSE
-    EXECUTE format('CREATE TEMP TABLE %I (i pg_catalog.int8, cat pg_catalog.text)', t_c);
+    EXECUTE format('CREATE TEMP TABLE %I (i %s, cat pg_catalog.text)', t_c, idt);
   END IF;
 
   -- $1 k, $2 the number of users in the interactions (NULL when there are none: novelty is then
@@ -1024,6 +1092,19 @@ COMMENT ON FUNCTION recommender.evaluate(text, regclass, text, text, text, float
 -- One trial of recommender.tune(): configure the model with cfg (lambda, weighting, dropout,
 -- row_norm, recency_half_life, sequence_weight), train it unless only serving-time parameters
 -- changed, evaluate it on the held-out relation; returns {"v": metric, "p", "r", "n", "s": seconds}.
+-- tune()'s seeded hash of an id column (an SQL expression): hashint8extended of an integer id,
+-- hashtextextended of a key's text (0.3.0).
+CREATE FUNCTION recommender._tune_hash(rel oid, col text, expr text, seed bigint) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN recommender._id_type(rel, col) OPERATOR(pg_catalog.=) 'int8'
+              THEN pg_catalog.format('pg_catalog.hashint8extended(%s::pg_catalog.int8, %s)', expr, seed)
+              ELSE pg_catalog.format('pg_catalog.hashtextextended(%s::pg_catalog.text, %s)', expr, seed) END
+$$;
+COMMENT ON FUNCTION recommender._tune_hash(oid, text, text, bigint) IS
+  'internal: tune()''s seeded hash of an id column, for its validation split';
+
 CREATE FUNCTION recommender._tune_trial(target text, cfg jsonb, retrain boolean, heldout regclass,
     user_column text, item_column text, relevance_column text, min_relevance float8, k integer, metric text)
 RETURNS jsonb
@@ -1075,7 +1156,11 @@ AS $$
 DECLARE
   hrel text; hu text; hi text; relevant_expr text := 'true';
   out jsonb;
+  idt text;   -- int8, or text when the model's ids are keys (as in evaluate())
 BEGIN
+  SELECT CASE WHEN x.user_type OPERATOR(pg_catalog.=) 'int8' AND x.item_type OPERATOR(pg_catalog.=) 'int8'
+              THEN 'pg_catalog.int8' ELSE 'pg_catalog.text' END INTO idt
+    FROM recommender._id_types(target) x;
   hrel := recommender._relation(target, heldout, heldout::text, 'held-out');
   hu := recommender._column(target, heldout, heldout::text, user_column, 'id');
   hi := recommender._column(target, heldout, heldout::text, item_column, 'id');
@@ -1084,7 +1169,7 @@ BEGIN
                             recommender._column(target, heldout, heldout::text, relevance_column, 'number'), min_relevance);
   END IF;
   EXECUTE format($q$
-    WITH relv AS (SELECT DISTINCT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i FROM %s
+    WITH relv AS (SELECT DISTINCT %s::%s AS u, %s::%s AS i FROM %s
                    WHERE %s IS NOT NULL AND %s IS NOT NULL AND COALESCE(%s, false)),
     nrel AS (SELECT u, pg_catalog.count(*)::pg_catalog.float8 AS n FROM relv GROUP BY u),
     lists AS (SELECT r.u, x.rank, x.item_id FROM nrel r CROSS JOIN LATERAL @extschema@.recommend(r.u, %s, 0::pg_catalog.float8, %L) x),
@@ -1104,7 +1189,7 @@ BEGIN
              'ndcg', COALESCE(pg_catalog.avg(dcg OPERATOR(pg_catalog./) idcg), 0),
              'hit_rate', COALESCE(pg_catalog.avg(CASE WHEN hits OPERATOR(pg_catalog.>) 0 THEN 1.0 ELSE 0.0 END), 0))
       FROM per_user$q$,
-    hu, hi, hrel, hu, hi, relevant_expr, k, target, k, k) INTO out;
+    hu, idt, hi, idt, hrel, hu, hi, relevant_expr, k, target, k, k) INTO out;
   RETURN out;
 END
 $$;
@@ -1203,6 +1288,7 @@ DECLARE
   hu text; hi text;
   tag text; train_name text; held_name text; pairs_name text;
   rel text; ucol text; icol text; tcol text; order_key text;
+  uid text; iid text;
   stages text[];
   stage text;
   best jsonb; best_v float8 := NULL; best_trial integer := NULL;
@@ -1288,12 +1374,17 @@ BEGIN
     rel := recommender._relation(m.name, m.interactions, m.interactions_name, 'interactions');
     ucol := recommender._column(m.name, m.interactions, m.interactions_name, m.user_column, 'id');
     icol := recommender._column(m.name, m.interactions, m.interactions_name, m.item_column, 'id');
+    -- the ids as int8, or keys as text (0.3.0)
+    uid := ucol || CASE WHEN recommender._id_type(m.interactions, m.user_column) OPERATOR(pg_catalog.=) 'int8'
+                        THEN '::pg_catalog.int8' ELSE '::pg_catalog.text' END;
+    iid := icol || CASE WHEN recommender._id_type(m.interactions, m.item_column) OPERATOR(pg_catalog.=) 'int8'
+                        THEN '::pg_catalog.int8' ELSE '::pg_catalog.text' END;
     IF m.time_column IS NOT NULL THEN
       tcol := recommender._column(m.name, m.interactions, m.interactions_name, m.time_column, 'time');
       order_key := format('pg_catalog.min(%s)', tcol);
     ELSE
-      order_key := format('pg_catalog.hashint8extended(%s::pg_catalog.int8, %s) OPERATOR(pg_catalog.#) pg_catalog.hashint8extended(%s::pg_catalog.int8, %s)',
-                          ucol, seed, icol, seed + 1);
+      order_key := format('%s OPERATOR(pg_catalog.#) %s', recommender._tune_hash(m.interactions, m.user_column, ucol, seed),
+                          recommender._tune_hash(m.interactions, m.item_column, icol, seed + 1));
     END IF;
     -- held out: per user with at least 3 items, the last 20% of the items (1 to 10) by first
     -- interaction time, or a random 20% without times; at most 3000 users (a seeded sample)
@@ -1302,17 +1393,18 @@ BEGIN
       SELECT y.u, y.i FROM (
         SELECT x.u, x.i, pg_catalog.row_number() OVER (PARTITION BY x.u ORDER BY x.key DESC, x.i DESC) AS rn,
                pg_catalog.count(*) OVER (PARTITION BY x.u) AS n
-          FROM (SELECT %s::pg_catalog.int8 AS u, %s::pg_catalog.int8 AS i, %s AS key FROM %s
+          FROM (SELECT %s AS u, %s AS i, %s AS key FROM %s
                  WHERE %s IS NOT NULL AND %s IS NOT NULL GROUP BY 1, 2) x) y
        WHERE y.n OPERATOR(pg_catalog.>=) 3
          AND y.rn OPERATOR(pg_catalog.<=) LEAST(10, GREATEST(1, (y.n OPERATOR(pg_catalog./) 5)))
-         AND y.u IN (SELECT z.u FROM (SELECT DISTINCT %s::pg_catalog.int8 AS u FROM %s WHERE %s IS NOT NULL) z
-                      ORDER BY pg_catalog.hashint8extended(z.u, %s), z.u LIMIT 3000)$q$,
-      pairs_name, ucol, icol, order_key, rel, ucol, icol, ucol, rel, ucol, seed);
-    EXECUTE format('CREATE TEMP TABLE %I AS SELECT s.* FROM %s s WHERE NOT EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.u OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8 AND p.i OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8)',
-                   train_name, rel, pairs_name, ucol, icol);
-    EXECUTE format('CREATE TEMP TABLE %I AS SELECT s.* FROM %s s WHERE EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.u OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8 AND p.i OPERATOR(pg_catalog.=) s.%s::pg_catalog.int8)',
-                   held_name, rel, pairs_name, ucol, icol);
+         AND y.u IN (SELECT z.u FROM (SELECT DISTINCT %s AS u FROM %s WHERE %s IS NOT NULL) z
+                      ORDER BY %s, z.u LIMIT 3000)$q$,
+      pairs_name, uid, iid, order_key, rel, ucol, icol, uid, rel, ucol,
+      recommender._tune_hash(m.interactions, m.user_column, 'z.u', seed));
+    EXECUTE format('CREATE TEMP TABLE %I AS SELECT s.* FROM %s s WHERE NOT EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.u OPERATOR(pg_catalog.=) s.%s AND p.i OPERATOR(pg_catalog.=) s.%s)',
+                   train_name, rel, pairs_name, uid, iid);
+    EXECUTE format('CREATE TEMP TABLE %I AS SELECT s.* FROM %s s WHERE EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.u OPERATOR(pg_catalog.=) s.%s AND p.i OPERATOR(pg_catalog.=) s.%s)',
+                   held_name, rel, pairs_name, uid, iid);
     EXECUTE format('CREATE INDEX ON pg_temp.%I (%s)', train_name, ucol);
     EXECUTE format('ANALYZE pg_temp.%I', train_name);
     EXECUTE format('ANALYZE pg_temp.%I', held_name);
@@ -1510,6 +1602,111 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'rec_similar_items';
 COMMENT ON FUNCTION @extschema@.similar_items(bigint, integer, float8, text) IS
   'items that go with an item (the model''s weights for a one-item history), for product pages';
+
+-- The shop's own ids (0.3.0): the same three functions for user and item ids given as text or
+-- uuid. They serve every model: one whose ids are text, varchar or uuid columns, and one with
+-- integer ids too (passed as text: '42'). Item ids come back as text (cast them: item_id::uuid).
+CREATE FUNCTION @extschema@.recommend(
+    user_id text,
+    k integer DEFAULT 10,
+    diversity float8 DEFAULT 0,
+    model text DEFAULT NULL,
+    exclude_seen boolean DEFAULT true,
+    filter text DEFAULT NULL,
+    category text DEFAULT NULL,
+    max_per_category integer DEFAULT NULL)
+RETURNS TABLE (rank integer, item_id text, score float8, relevance_rank integer,
+               for_variety boolean, source text)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_recommend_key';
+COMMENT ON FUNCTION @extschema@.recommend(text, integer, float8, text, boolean, text, text, integer) IS
+  'recommend() for a user id given as text (the shop''s own keys, or an integer id as text); item ids come back as text';
+
+CREATE FUNCTION @extschema@.recommend(
+    user_id uuid,
+    k integer DEFAULT 10,
+    diversity float8 DEFAULT 0,
+    model text DEFAULT NULL,
+    exclude_seen boolean DEFAULT true,
+    filter text DEFAULT NULL,
+    category text DEFAULT NULL,
+    max_per_category integer DEFAULT NULL)
+RETURNS TABLE (rank integer, item_id text, score float8, relevance_rank integer,
+               for_variety boolean, source text)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_recommend_key';
+COMMENT ON FUNCTION @extschema@.recommend(uuid, integer, float8, text, boolean, text, text, integer) IS
+  'recommend() for a uuid user id; item ids come back as text';
+
+CREATE FUNCTION @extschema@.explain(
+    user_id text,
+    item_id text,
+    model text DEFAULT NULL)
+RETURNS TABLE (role text, item_id text, title text, contribution float8, share float8, detail text)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_explain_key';
+COMMENT ON FUNCTION @extschema@.explain(text, text, text) IS
+  'explain() for user and item ids given as text and text; item ids come back as text';
+
+CREATE FUNCTION @extschema@.explain(
+    user_id uuid,
+    item_id text,
+    model text DEFAULT NULL)
+RETURNS TABLE (role text, item_id text, title text, contribution float8, share float8, detail text)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_explain_key';
+COMMENT ON FUNCTION @extschema@.explain(uuid, text, text) IS
+  'explain() for user and item ids given as uuid and text; item ids come back as text';
+
+CREATE FUNCTION @extschema@.explain(
+    user_id text,
+    item_id uuid,
+    model text DEFAULT NULL)
+RETURNS TABLE (role text, item_id text, title text, contribution float8, share float8, detail text)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_explain_key';
+COMMENT ON FUNCTION @extschema@.explain(text, uuid, text) IS
+  'explain() for user and item ids given as text and uuid; item ids come back as text';
+
+CREATE FUNCTION @extschema@.explain(
+    user_id uuid,
+    item_id uuid,
+    model text DEFAULT NULL)
+RETURNS TABLE (role text, item_id text, title text, contribution float8, share float8, detail text)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_explain_key';
+COMMENT ON FUNCTION @extschema@.explain(uuid, uuid, text) IS
+  'explain() for user and item ids given as uuid and uuid; item ids come back as text';
+
+CREATE FUNCTION @extschema@.similar_items(
+    item_id text,
+    k integer DEFAULT 10,
+    diversity float8 DEFAULT 0,
+    model text DEFAULT NULL)
+RETURNS TABLE (rank integer, item_id text, score float8, relevance_rank integer, for_variety boolean)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_similar_items_key';
+COMMENT ON FUNCTION @extschema@.similar_items(text, integer, float8, text) IS
+  'similar_items() for an item id given as text; item ids come back as text';
+
+CREATE FUNCTION @extschema@.similar_items(
+    item_id uuid,
+    k integer DEFAULT 10,
+    diversity float8 DEFAULT 0,
+    model text DEFAULT NULL)
+RETURNS TABLE (rank integer, item_id text, score float8, relevance_rank integer, for_variety boolean)
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_similar_items_key';
+COMMENT ON FUNCTION @extschema@.similar_items(uuid, integer, float8, text) IS
+  'similar_items() for an item id given as uuid; item ids come back as text';
 
 -- BEGIN sql/sample_shop.sql (copied by scripts/embed-sample-shop.py)
 -- recommender.create_sample_shop(): a deterministic synthetic web shop.

@@ -28,6 +28,9 @@ struct ModelSQL {
     /// stamp, so it is read with the queries). Read by name, so that this library also serves a
     /// database whose extension is still at 0.1.0, between installing it and ALTER EXTENSION UPDATE.
     var recencyHalfLife: Double = 0
+    /// How user and item ids are read: integers, or the shop's own keys (see ItemKeys.swift).
+    var userType = IdType.int8
+    var itemType = IdType.int8
 }
 
 /// Per-backend state. Only touched from the backend's main thread, between PostgreSQL calls.
@@ -39,7 +42,7 @@ enum Backend {
     /// Whether the current role trusts a registration, per model (see Catalog.isTrusted).
     static var trust: [String: (stamp: Int64, generation: UInt64, user: UInt32, trusted: Bool)] = [:]
 
-    static func reset() { ModelCache.reset(); sql = [:]; trust = [:] }
+    static func reset() { ModelCache.reset(); KeyCache.reset(); sql = [:]; trust = [:] }
 }
 
 enum Catalog {
@@ -168,6 +171,7 @@ enum Catalog {
             """, [.text(m.name)])
         try rc.forEachRow { r in s.recencyHalfLife = try rc.float8(r, 0) ?? 0 }
         try rc.close()
+        (s.userType, s.itemType) = try CallKeys.idTypes(m.name)
         Backend.sql[m.name] = s
         return s
     }

@@ -25,7 +25,12 @@ struct ContentData {
 
 /// Reads the items table's categories and content for the collaborative items `cfIds` (indices
 /// 0..<n, in that order) and every other item the table lists.
-func readCatalog(model m: ModelRow, sql: ModelSQL, cfIds: [Int64], maxItems: Int) throws -> CatalogData {
+func readCatalog(model m: ModelRow, sql: ModelSQL, cfIds: [Int64], maxItems: Int, ids: TrainingIds? = nil) throws -> CatalogData {
+    // item ids: int8, or keys numbered like the interactions' (ItemKeys.swift)
+    func readId(_ c: Cursor, _ r: Int64) throws -> Int64? {
+        if let ids = ids { return try ids.item(c, r, 0) }
+        return try c.int8(r, 0)
+    }
     var out = CatalogData()
     let n = cfIds.count
     var cfIndex: [Int64: Int] = [:]
@@ -33,7 +38,7 @@ func readCatalog(model m: ModelRow, sql: ModelSQL, cfIds: [Int64], maxItems: Int
     if let q = sql.content {
         let cc = try Cursor(q)
         try cc.forEachRow(batch: 5000) { r in
-            guard let id = try cc.int8(r, 0) else { return }
+            guard let id = try readId(cc, r) else { return }
             if let t = try cc.text(r, 1) { out.contentText[id] = t }
             if let e = try cc.text(r, 2) { out.contentEmbedding[id] = e }
         }
@@ -54,7 +59,7 @@ func readCatalog(model m: ModelRow, sql: ModelSQL, cfIds: [Int64], maxItems: Int
     if let q = sql.category {
         let cc = try Cursor(q)
         try cc.forEachRow(batch: 10000) { r in
-            guard let id = try cc.int8(r, 0), let cat = try cc.text(r, 1), let i = catalogIndex[id] else { return }
+            guard let id = try readId(cc, r), let cat = try cc.text(r, 1), let i = catalogIndex[id] else { return }
             let cid: Int32
             if let f = categoryIds[cat] { cid = f } else {
                 guard out.categoryNames.count < 1_000_000 else {

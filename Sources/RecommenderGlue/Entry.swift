@@ -34,31 +34,39 @@ public func rec_swift_recommend(_ userId: Int64, _ k: Int32, _ diversity: Double
         let m = try Catalog.resolve(modelName(model))
         _ = try Catalog.requireTrained(m)
         let sql = try Catalog.sql(m)
+        try requireIntegerIds(m, sql, user: true, item: true, function: "recommend")
         let history = try Catalog.history(sql, model: m, user: userId)
         let im = try Catalog.model(m)
-        var opt = RecommendOptions(k: Int(k), diversity: diversity)
-        opt.reranker = m.reranker
-        opt.poolMinimum = m.candidatePool
-        opt.interrupt = PG.interrupt
-        if let r = rules?.pointee {
-            opt.excludeSeen = r.exclude_seen
-            if r.max_per_category > 0 {
-                guard im.categories != nil else {
-                    throw RecError.invalidParameter("max_per_category needs categories, and model \"\(m.name)\" has none",
-                                                    hint: "Register the items table with its category column and train again.")
-                }
-                opt.maxPerCategory = Int(r.max_per_category)
+        let ids = try callIds(m, sql, im, textOut: false)
+        try serveRecommend(m, sql, im, history, ids: ids, k: k, diversity: diversity, rules: rules, sink: sink)
+    }
+}
+
+/// recommend() once the history is read: the options, the shop's rules and the rows.
+func serveRecommend(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: History, ids: CallIds,
+                    k: Int32, diversity: Double, rules: UnsafePointer<RecRules>?, sink: OpaquePointer?) throws {
+    var opt = RecommendOptions(k: Int(k), diversity: diversity)
+    opt.reranker = m.reranker
+    opt.poolMinimum = m.candidatePool
+    opt.interrupt = PG.interrupt
+    if let r = rules?.pointee {
+        opt.excludeSeen = r.exclude_seen
+        if r.max_per_category > 0 {
+            guard im.categories != nil else {
+                throw RecError.invalidParameter("max_per_category needs categories, and model \"\(m.name)\" has none",
+                                                hint: "Register the items table with its category column and train again.")
             }
-            opt.allowed = try Rules.allowed(model: m, sql: sql, im: im,
-                                            filter: r.filter.map { String(cString: $0) },
-                                            category: r.category.map { String(cString: $0) })
+            opt.maxPerCategory = Int(r.max_per_category)
         }
-        let recs = try im.recommend(history, opt)
-        let out = Sink(handle: sink)
-        for (n, r) in recs.enumerated() {
-            try out.row([.int4(Int32(n + 1)), .int8(r.itemId), .float8(r.score), .int4(Int32(clamping: r.relevanceRank)),
-                         .bool(r.forVariety), .text(r.source)])
-        }
+        opt.allowed = try Rules.allowed(model: m, sql: sql, im: im,
+                                        filter: r.filter.map { String(cString: $0) },
+                                        category: r.category.map { String(cString: $0) }, ids: ids)
+    }
+    let recs = try im.recommend(history, opt)
+    let out = Sink(handle: sink)
+    for (n, r) in recs.enumerated() {
+        try out.row([.int4(Int32(n + 1)), ids.out(r.itemId), .float8(r.score), .int4(Int32(clamping: r.relevanceRank)),
+                     .bool(r.forVariety), .text(r.source)])
     }
 }
 
@@ -69,21 +77,30 @@ public func rec_swift_similar(_ itemId: Int64, _ k: Int32, _ diversity: Double,
         try validate(k: Int(k), diversity: diversity)
         let m = try Catalog.resolve(modelName(model))
         let im = try Catalog.model(m)
-        guard im.index[itemId] != nil else {
-            throw RecError("22023", "item \(itemId) is not in model \"\(m.name)\"",
-                           hint: "The item has no interactions in the data the model was trained on (or is new since training).")
+        let ids = try versionIds(m, im, textOut: false)
+        if ids.itemType.keyed {
+            try requireIntegerIds(m, ModelSQL(stamp: 0, train: "", history: "", users: "", itemType: ids.itemType),
+                                  user: false, item: true, function: "similar_items")
         }
-        var h = History()
-        h.add(item: itemId, weight: 1)
-        var opt = RecommendOptions(k: Int(k), diversity: diversity)
-        opt.reranker = m.reranker
-        opt.poolMinimum = m.candidatePool
-        opt.interrupt = PG.interrupt
-        let recs = try im.recommend(h, opt)
-        let out = Sink(handle: sink)
-        for (n, r) in recs.enumerated() {
-            try out.row([.int4(Int32(n + 1)), .int8(r.itemId), .float8(r.score), .int4(Int32(clamping: r.relevanceRank)), .bool(r.forVariety)])
-        }
+        try serveSimilar(m, im, itemId: itemId, ids: ids, k: k, diversity: diversity, sink: sink)
+    }
+}
+
+func serveSimilar(_ m: ModelRow, _ im: ItemModel, itemId: Int64, ids: CallIds, k: Int32, diversity: Double, sink: OpaquePointer?) throws {
+    guard im.index[itemId] != nil else {
+        throw RecError("22023", "item \(ids.label(itemId)) is not in model \"\(m.name)\"",
+                       hint: "The item has no interactions in the data the model was trained on (or is new since training).")
+    }
+    var h = History()
+    h.add(item: itemId, weight: 1)
+    var opt = RecommendOptions(k: Int(k), diversity: diversity)
+    opt.reranker = m.reranker
+    opt.poolMinimum = m.candidatePool
+    opt.interrupt = PG.interrupt
+    let recs = try im.recommend(h, opt)
+    let out = Sink(handle: sink)
+    for (n, r) in recs.enumerated() {
+        try out.row([.int4(Int32(n + 1)), ids.out(r.itemId), .float8(r.score), .int4(Int32(clamping: r.relevanceRank)), .bool(r.forVariety)])
     }
 }
 
@@ -94,61 +111,69 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
         let m = try Catalog.resolve(modelName(model))
         _ = try Catalog.requireTrained(m)
         let sql = try Catalog.sql(m)
+        try requireIntegerIds(m, sql, user: true, item: true, function: "explain")
         let history = try Catalog.history(sql, model: m, user: userId)
         let im = try Catalog.model(m)
-        let e = try im.explain(history, item: itemId, interrupt: PG.interrupt)
-        var ids = [itemId]
-        ids.append(contentsOf: e.parts.map(\.itemId))
-        ids.append(contentsOf: e.unknownHistory)
-        let titles = try Catalog.titles(sql, model: m, items: ids)
-        let out = Sink(handle: sink)
-        let verdict: String
-        switch e.status {
-        case .recommendable:
-            var how: String
-            if e.contentBlend >= 1 {
-                how = "; the item had no interactions when the model was trained, so it is scored by content similarity (title, description, categories or embedding) to the user's own items below"
-            } else if e.contentBlend > 0 {
-                how = "; the score blends co-occurrence (\(formatNumber(100 * (1 - e.contentBlend)))%) and content similarity (\(formatNumber(100 * e.contentBlend))%) with the user's own items below"
+        let ids = try callIds(m, sql, im, textOut: false)
+        try serveExplain(m, sql, im, history, userLabel: String(userId), itemId: itemId, ids: ids, sink: sink)
+    }
+}
+
+func serveExplain(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: History, userLabel: String, itemId: Int64,
+                  ids: CallIds, sink: OpaquePointer?) throws {
+    let e = try im.explain(history, item: itemId, interrupt: PG.interrupt)
+    var idList = [itemId]
+    idList.append(contentsOf: e.parts.map(\.itemId))
+    idList.append(contentsOf: e.unknownHistory)
+    let titles = try CallKeys.titles(sql, model: m, items: idList, ids: ids)
+    let out = Sink(handle: sink)
+    let item = ids.label(itemId)
+    let verdict: String
+    switch e.status {
+    case .recommendable:
+        var how: String
+        if e.contentBlend >= 1 {
+            how = "; the item had no interactions when the model was trained, so it is scored by content similarity (title, description, categories or embedding) to the user's own items below"
+        } else if e.contentBlend > 0 {
+            how = "; the score blends co-occurrence (\(formatNumber(100 * (1 - e.contentBlend)))%) and content similarity (\(formatNumber(100 * e.contentBlend))%) with the user's own items below"
+        } else {
+            how = "; the score is the sum of the contributions of the user's own items below"
+        }
+        how += sequenceNote(m, im)
+        verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userLabel) can be recommended" + how
+    case .inHistory:
+        verdict = "not recommendable: item \(item) is already in the history of user \(userLabel) (recommend() leaves such items out)"
+    case .coldUser:
+        if let r = e.rank {
+            verdict = "user \(userLabel) has no history the model knows: recommendations fall back to popularity, where this item ranks \(r) of \(e.candidates); the score is its popularity"
+        } else {
+            verdict = "user \(userLabel) has no history the model knows: recommendations fall back to popularity"
+        }
+    case .notInModel:
+        verdict = "not recommendable: item \(item) is not in model \"\(m.name)\" (version \(im.version)): it is unknown, or had no interactions when the model was trained"
+    }
+    try out.row([.text("score"), ids.out(itemId), .optionalText(titles[itemId]),
+                 e.score.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)),
+                 e.score == nil ? .null(Int32(REC_FLOAT8)) : .float8(1), .text(verdict)])
+    for p in e.parts {
+        let events = history.eventCounts[p.itemId] ?? 0
+        var detail = "in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))"
+        detail += recencyDetail(p, lastTime: history.lastTime[p.itemId] ?? nil)
+        if p.contentContribution != 0 {
+            let about = titles[itemId].map { "\"\($0)\"" } ?? "item \(item)"
+            let with = titles[p.itemId].map { "\"\($0)\"" } ?? "this item"
+            if abs(p.contentContribution) >= abs(p.contribution - p.contentContribution) {
+                detail += "; \(about) is similar in description to \(with) (content similarity drove this part)"
             } else {
-                how = "; the score is the sum of the contributions of the user's own items below"
+                detail += "; content similarity adds \(formatNumber(p.contentContribution)) of this part"
             }
-            how += sequenceNote(m, im)
-            verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userId) can be recommended" + how
-        case .inHistory:
-            verdict = "not recommendable: item \(itemId) is already in the history of user \(userId) (recommend() leaves such items out)"
-        case .coldUser:
-            if let r = e.rank {
-                verdict = "user \(userId) has no history the model knows: recommendations fall back to popularity, where this item ranks \(r) of \(e.candidates); the score is its popularity"
-            } else {
-                verdict = "user \(userId) has no history the model knows: recommendations fall back to popularity"
-            }
-        case .notInModel:
-            verdict = "not recommendable: item \(itemId) is not in model \"\(m.name)\" (version \(im.version)): it is unknown, or had no interactions when the model was trained"
         }
-        try out.row([.text("score"), .int8(itemId), .optionalText(titles[itemId]),
-                     e.score.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)),
-                     e.score == nil ? .null(Int32(REC_FLOAT8)) : .float8(1), .text(verdict)])
-        for p in e.parts {
-            let events = history.eventCounts[p.itemId] ?? 0
-            var detail = "in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))"
-            detail += recencyDetail(p, lastTime: history.lastTime[p.itemId] ?? nil)
-            if p.contentContribution != 0 {
-                let about = titles[itemId].map { "\"\($0)\"" } ?? "item \(itemId)"
-                let with = titles[p.itemId].map { "\"\($0)\"" } ?? "this item"
-                if abs(p.contentContribution) >= abs(p.contribution - p.contentContribution) {
-                    detail += "; \(about) is similar in description to \(with) (content similarity drove this part)"
-                } else {
-                    detail += "; content similarity adds \(formatNumber(p.contentContribution)) of this part"
-                }
-            }
-            try out.row([.text("because"), .int8(p.itemId), .optionalText(titles[p.itemId]), .float8(p.contribution),
-                         p.share.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)), .text(detail)])
-        }
-        for id in e.unknownHistory {
-            try out.row([.text("because"), .int8(id), .optionalText(titles[id]), .float8(0), .float8(0),
-                         .text("in the user's history, but not in the model (new since training): contributes nothing until the next training")])
-        }
+        try out.row([.text("because"), ids.out(p.itemId), .optionalText(titles[p.itemId]), .float8(p.contribution),
+                     p.share.map { .float8($0) } ?? .null(Int32(REC_FLOAT8)), .text(detail)])
+    }
+    for id in e.unknownHistory {
+        try out.row([.text("because"), ids.out(id), .optionalText(titles[id]), .float8(0), .float8(0),
+                     .text("in the user's history, but not in the model (new since training): contributes nothing until the next training")])
     }
 }
 

@@ -4,7 +4,7 @@ import CPostgresShim
 import RecommenderCore
 
 enum Rules {
-    static func allowed(model m: ModelRow, sql: ModelSQL, im: ItemModel, filter: String?, category: String?) throws -> [Bool]? {
+    static func allowed(model m: ModelRow, sql: ModelSQL, im: ItemModel, filter: String?, category: String?, ids: CallIds) throws -> [Bool]? {
         if filter == nil && category == nil { return nil }
         let n = im.count
         var mask = [Bool](repeating: true, count: n)
@@ -31,7 +31,7 @@ enum Rules {
             let c = try Cursor(fq)
             defer { try? c.close() }
             try c.forEachRow { r in
-                if let id = try c.int8(r, 0), let i = im.index[id] { pass[Int(i)] = true }
+                if let id = try ids.readModelItem(c, r, 0), let i = im.index[id] { pass[Int(i)] = true }
             }
             for i in 0..<n where !pass[i] { mask[i] = false }
         }

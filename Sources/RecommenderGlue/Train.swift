@@ -111,20 +111,21 @@ func trainModel(_ name: String) throws -> TrainResult {
         try PG.notice("recommender: training model \"\(m.name)\": reading interactions")
         var b = InteractionMatrixBuilder(maxItems: p.maxItems)
         var seq = SequenceCollector()
+        let ids = TrainingIds(model: m.name, sql: sql)   // integers, or the shop's own keys (ItemKeys.swift)
         let c = try Cursor(sql.train)
         try c.forEachRow(batch: 10000) { r in
-            guard let u = try c.int8(r, 0) else {
+            guard let u = try ids.user(c, r, 0) else {
                 throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL user id",
                                          hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
             }
-            guard let i = try c.int8(r, 1) else {
+            guard let i = try ids.item(c, r, 1) else {
                 throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL item id",
                                          hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
             }
             let w = try c.float8(r, 2) ?? 0
-            try validateWeight(w, "the interaction of user \(u) with item \(i) (model \"\(m.name)\")")
+            try validateWeight(w, "the interaction of user \(ids.userName(u)) with item \(ids.itemName(i)) (model \"\(m.name)\")")
             let t = try c.float8(r, 3)
-            try ModelValidation.checkTime(t, user: u, item: i, model: m.name, column: { timeColumnName(m.name) })
+            try ids.checkTime(t, user: u, item: i)
             try b.add(user: u, item: i, weight: w, time: t)
             if p.sequenceWeight > 0 { seq.add(user: u, item: i, weight: w, time: t) }
         }
@@ -139,7 +140,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
 
         // 2. the catalog beyond the trained items: categories and content of the items table
-        let cat = try readCatalog(model: m, sql: sql, cfIds: b.itemIds, maxItems: p.maxItems)
+        let cat = try readCatalog(model: m, sql: sql, cfIds: b.itemIds, maxItems: p.maxItems, ids: ids)
         let total = n + cat.newIds.count
         let hasCategories = cat.hasCategories, categoryNames = cat.categoryNames, itemCats = cat.itemCats
         let newIds = cat.newIds
@@ -198,7 +199,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         try PG.notice("recommender: storing version")
         let seconds = now() - t0
         func num(_ x: Double, _ what: String) throws -> String { try ModelValidation.number(x, what, model: m.name) }
-        let params = "{" + [
+        let params = "{" + ([
             "\"cf_items\": \(n)",
             "\"registration\": \(jsonString(registration))",
             "\"watermark\": \(b.maxTime.isFinite ? String(b.maxTime) : "null")",
@@ -222,7 +223,7 @@ func trainModel(_ name: String) throws -> TrainResult {
             "\"similarity_dims\": \(dims)",
             "\"categories\": [" + categoryNames.map(jsonString).joined(separator: ", ") + "]",
             "\"algorithm\": \(p.dropout > 0 ? "\"EDLAE (Steck 2020)\"" : "\"EASE (Steck 2019)\"")",
-        ].joined(separator: ", ") + "}"
+        ] + ids.paramsEntry).joined(separator: ", ") + "}"
         _ = try PG.exec("""
             INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.jsonb)
@@ -230,11 +231,7 @@ func trainModel(_ name: String) throws -> TrainResult {
                    items = EXCLUDED.items, interactions = EXCLUDED.interactions, nonzeros = EXCLUDED.nonzeros, params = EXCLUDED.params
             """, [.text(m.name), .int8(version), .float8(seconds), .int4(Int32(b.userCount)), .int4(Int32(n)),
                   .int8(Int64(b.events)), .int8(Int64(x.nonZeros)), .text(params)])
-        let ins = try Plan("""
-            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10, $11)
-            """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_INT8), Int32(REC_INT4),
-                         Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA), Int32(REC_BYTEA)])
+        let ins = try itemInsertPlan(keyed: ids.itemType.keyed)
         let zeroSim = [Float](repeating: 0, count: dims)
         for i in 0..<catalogTotal {
             let cf = i < n
@@ -243,7 +240,7 @@ func trainModel(_ name: String) throws -> TrainResult {
             let cv: SQLValue = (contentDims > 0 && contentPresent[i]) ? .bytes(floatBytes(contentVectors[(i * contentDims)..<((i + 1) * contentDims)])) : .null(Int32(REC_BYTEA))
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? Int32(clamping: users[i]) : 0),
                           .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
-                          .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
+                          .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])] + (ids.itemType.keyed ? [ids.storedKey(allIds[i])] : []))
             if i % 16 == 15 { try PG.interrupt() }
         }
         try ins.free()

@@ -18,6 +18,8 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         Backend.sql[m.name] = nil
         let sql = try Catalog.sql(m)
         Catalog.setHint(for: m)
+        // integers, or the shop's own keys numbered as the last training numbered them (ItemKeys.swift)
+        let ids = TrainingIds(model: m.name, sql: sql)
 
         // what the last training kept
         var n = 0
@@ -76,13 +78,14 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         }
         var users: [Int64] = []
         let uc = try Cursor(since, [.float8(mark)])
-        try uc.forEachRow { r in if let u = try uc.int8(r, 0) { users.append(u) } }
+        try uc.forEachRow { r in if let u = try ids.user(uc, r, 0) { users.append(u) } }
         try uc.close()
         users.sort()
 
         // 2. their rows before and after, from their full histories. The collaborative items'
         //    ids come from the stored version (not from a loaded model: update() need not hold
         //    the served weights as well)
+        if ids.itemType.keyed, let k = try ItemKeys.load(model: m.name, version: oldVersion) { ids.items.seed(k) }
         var cfIds = [Int64](repeating: 0, count: n)
         var cfIndex: [Int64: Int32] = [:]
         var idRows = 0
@@ -111,16 +114,18 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         while start < users.count {
             let batch = users[start..<min(users.count, start + 2000)]
             start += batch.count
-            let hc = try Cursor(sql.users, [.text("{" + batch.map(String.init).joined(separator: ",") + "}")])
+            let literal = ids.userType.keyed ? keyArrayLiteral(batch.map { ids.users.keyOf[$0] ?? "" })
+                                             : "{" + batch.map(String.init).joined(separator: ",") + "}"
+            let hc = try Cursor(sql.users, [.text(literal)])
             try hc.forEachRow(batch: 10000) { r in
-                guard let u = try hc.int8(r, 0), let item = try hc.int8(r, 1) else {
+                guard let u = try ids.user(hc, r, 0), let item = try ids.item(hc, r, 1) else {
                     throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL id",
                                              hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
                 }
                 let w = try hc.float8(r, 2) ?? 0
-                try validateWeight(w, "the interaction of user \(u) with item \(item) (model \"\(m.name)\")")
+                try validateWeight(w, "the interaction of user \(ids.userName(u)) with item \(ids.itemName(item)) (model \"\(m.name)\")")
                 let ts = try hc.float8(r, 3)
-                try ModelValidation.checkTime(ts, user: u, item: item, model: m.name, column: { timeColumnName(m.name) })
+                try ids.checkTime(ts, user: u, item: item)
                 guard w > 0, let idx = cfIndex[item] else { return }   // items new since training stay content-only
                 newRows[u, default: [:]][idx, default: 0] += w
                 if let t = ts, t > mark {
@@ -184,7 +189,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
 
         // 4. the catalog as it is now: products added since training join as content-only
         //    items, and every content vector and beta are computed again (as training would)
-        let cat = try readCatalog(model: m, sql: sql, cfIds: cfIds, maxItems: maxItems)
+        let cat = try readCatalog(model: m, sql: sql, cfIds: cfIds, maxItems: maxItems, ids: ids)
         let allIds = cfIds + cat.newIds
         let content = try buildContent(sql: sql, model: m, catalog: cat, allIds: allIds, weights: weights, n: n)
         let catalogTotal = content.dims > 0 ? allIds.count : n
@@ -220,11 +225,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             UPDATE recommender.model_version SET params = params OPERATOR(pg_catalog.||) $3::pg_catalog.jsonb
              WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(m.name), .int8(version), .text(patch)])
-        let ins = try Plan("""
-            INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10, $11)
-            """, kinds: [Int32(REC_TEXT), Int32(REC_INT8), Int32(REC_INT4), Int32(REC_INT8), Int32(REC_INT4),
-                         Int32(REC_FLOAT8), Int32(REC_FLOAT8), Int32(REC_TEXT), Int32(REC_BYTEA), Int32(REC_BYTEA), Int32(REC_BYTEA)])
+        let ins = try itemInsertPlan(keyed: ids.itemType.keyed)
         // content-only items get a zero similarity vector of the version's size, as training stores
         // (NULL made the new version unloadable: "similarity vector of item ... is damaged")
         // (the version's size: that of the collaborative items' stored vectors, none with categories)
@@ -239,7 +240,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
                 ? .bytes(floatBytes(content.vectors[(i * content.dims)..<((i + 1) * content.dims)])) : .null(Int32(REC_BYTEA))
             try ins.exec([.text(m.name), .int8(version), .int4(Int32(i)), .int8(allIds[i]), .int4(cf ? itemUsers[i] : 0),
                           .float8(cf ? pop[i] : 0), .float8(cf ? trend[i] : 1), cats, simv, cv,
-                          .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])])
+                          .bytes(cf ? floatBytes(weights[(i * n)..<((i + 1) * n)]) : [])] + (ids.itemType.keyed ? [ids.storedKey(allIds[i])] : []))
             if i % 16 == 15 { try PG.interrupt() }
         }
         try ins.free()

@@ -18,6 +18,7 @@ FUZZ_DB (default recommender_fuzz), FUZZ_KEEP_DB=1 (reuse the database, do not c
 PG_BIN (psql's directory), PGHOST/PGPORT/PGUSER.
 Exit status: 0 when no unknown failure was found, 1 otherwise.
 """
+import hashlib
 import os
 import random
 import re
@@ -25,6 +26,7 @@ import select
 import subprocess
 import sys
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
@@ -133,7 +135,7 @@ def psql_once(sql, db=DB):
 # Edge values per argument type (SQL literals with explicit types)
 # ----------------------------------------------------------------------------------------------
 MODELS = ["default", "m_ddl", "m_clean", "m_emb", "m_scalar", "m_mut", "m_empty", "m_one", "m_small", "m_bigid", "m_odd",
-          "m_itime"] + ["m_" + k for k in ("neg", "nan", "inf", "huge", "sub", "zero", "nullid", "nullw", "inftime",
+          "m_itime", "m_keyed", "m_ukeyed"] + ["m_" + k for k in ("neg", "nan", "inf", "huge", "sub", "zero", "nullid", "nullw", "inftime",
                                            "nantime", "bigtime")]
 ODD_TEXT = ["", " ", "nope", "Default", "DEFAULT", "default ", "a'b", 'a"b', "x" * 63, "x" * 64, "x" * 100000,
             "; DROP TABLE fz.clean; --", "ünïcødé 🛒", "\u0001\u007f", "tab\tnew\nline", "\\", "%s%n%d", "NULL",
@@ -231,6 +233,34 @@ USERS = list(range(1, 41)) + [-32768, 32767, 0, -9223372036854775808, 9223372036
 ITEMS = list(range(1, 41)) + [-2147483648, 2147483647, 0, -9223372036854775808, 9223372036854775807]
 
 
+# the shop's own ids (setup.sql: fz.keyed has uuid users md5(u) and text items, fz.ukeyed text
+# users 'C' || u and uuid items md5(i)); odd keys, invalid uuids and integers as text
+KEY_USERS = [str(uuid.UUID(hashlib.md5(str(u).encode()).hexdigest())) for u in range(1, 41)] + ["C%d" % u for u in range(1, 41)]
+KEY_ITEMS = ["K%d" % i for i in range(1, 31)] + ["", "K 'quoted' \"and\" \\ {,}", "ünïcødé 🛒 2", "new item", "k" * 900 + "3"] + \
+            [str(uuid.UUID(hashlib.md5(str(i).encode()).hexdigest())) for i in range(1, 31)]
+ODD_KEYS = ["", " ", "42", " 42 ", "-9223372036854775808", "99999999999999999999", "not-a-uuid", "{0123}",
+            "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "{a0eebc999c0b4ef8bb6d6bb9bd380a11}", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1",
+            "x" * 100000, "a'b", 'a"b', "\\", "ünïcødé 🛒", "\u0001"]
+
+
+def v_id(rng, ints, keys):
+    """An id for the bigint, text or uuid overloads: an integer, a key as text, or a uuid."""
+    if rng.random() < 0.45:
+        return v_int8(rng, ints)
+    return v_key(rng, keys)
+
+
+def v_key(rng, keys):
+    """A key as text (an integer as text too), NULL, or a uuid: never a bigint."""
+    r = 0.45 + 0.55 * rng.random()
+    if r < 0.5:
+        return rng.choice(["NULL::text", "NULL::uuid", "NULL"])
+    if r < 0.8:
+        return q(rng.choice(keys if rng.random() < 0.7 else ODD_KEYS)) + ("::text" if rng.random() < 0.7 else "")
+    good = [k for k in keys if len(k) == 36]
+    return q(rng.choice(good) if good and rng.random() < 0.8 else "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11") + "::uuid"
+
+
 def call_fn(name, args, rng, positional_ok=True):
     """name(a => v, ...) with each argument left out (its default) or given, in random notation
     (positional until the first argument left out; positional_ok: args lists every argument in order)."""
@@ -250,7 +280,7 @@ def srf(rng, call):
 
 # Each generator returns a statement. The argument names are those of the install script.
 def g_recommend(rng):
-    args = [("user_id", v_int8(rng, USERS), False), ("k", v_int4(rng, [1, 3, 5, 10, 20, 50]), True),
+    args = [("user_id", v_id(rng, USERS, KEY_USERS), False), ("k", v_int4(rng, [1, 3, 5, 10, 20, 50]), True),
             ("diversity", v_float(rng, [0, 0.3, 0.5, 1]), True), ("model", v_model(rng, 0.2), True),
             ("exclude_seen", v_bool(rng), True),
             ("filter", v_text(rng, ["cheap", "stocked", "in_stock", "price", "title"], 0.5), True),
@@ -260,13 +290,16 @@ def g_recommend(rng):
 
 
 def g_explain(rng):
-    args = [("user_id", v_int8(rng, USERS), False), ("item_id", v_int8(rng, ITEMS), False),
+    # both ids bigint, or both keys (text or uuid, each overload of explain)
+    ints = rng.random() < 0.45
+    args = [("user_id", v_int8(rng, USERS) if ints else v_key(rng, KEY_USERS), False),
+            ("item_id", v_int8(rng, ITEMS) if ints else v_key(rng, KEY_ITEMS), False),
             ("model", v_model(rng, 0.2), True)]
     return srf(rng, call_fn("explain", args, rng))
 
 
 def g_similar(rng):
-    args = [("item_id", v_int8(rng, ITEMS), False), ("k", v_int4(rng, [1, 5, 10, 40]), True),
+    args = [("item_id", v_id(rng, ITEMS, KEY_ITEMS), False), ("k", v_int4(rng, [1, 5, 10, 40]), True),
             ("diversity", v_float(rng, [0, 0.5, 1]), True), ("model", v_model(rng, 0.2), True)]
     return srf(rng, call_fn("similar_items", args, rng))
 
@@ -443,9 +476,11 @@ MODEL_ERR = {"42704", "42725", "55000", "42501", "42P01", "42703", "42804", "220
 DATA_ERR = {"22003", "22004", "54000", "53200", "22023"}
 FUNCS = {
     # 42702: a named filter and a boolean column of the items table share a name (see add_filter)
-    "recommend": (g_recommend, 12, MODEL_ERR | {"22003", "42702"}),
-    "explain": (g_explain, 6, MODEL_ERR | {"22003"}),
-    "similar_items": (g_similar, 6, MODEL_ERR | {"22003"}),
+    # 22P02: an id that is not one of the model's (not a uuid, not an integer); 42725: NULL
+    # without a type matches several overloads (recommend(NULL) resolves to the text one)
+    "recommend": (g_recommend, 12, MODEL_ERR | {"22003", "42702", "22P02", "42725"}),
+    "explain": (g_explain, 6, MODEL_ERR | {"22003", "22P02", "42725"}),
+    "similar_items": (g_similar, 6, MODEL_ERR | {"22003", "22P02", "42725"}),
     "register": (g_register, 6, {"22004", "22023", "22003", "42P01", "42703", "42804", "42809", "42501"}),
     "configure": (g_configure, 4, {"22023", "42704", "22004", "22008", "42501"}),
     "train": (g_train, 6, MODEL_ERR | DATA_ERR),

@@ -85,6 +85,23 @@ CREATE TABLE fz.heldout_empty (u bigint, i bigint, r float8);
 CREATE TABLE "fz"."odd ""name""; --" ("u s" bigint, "i""" bigint);
 INSERT INTO "fz"."odd ""name""; --" SELECT u, 1 + (u + j) % 7 FROM generate_series(1, 10) u, generate_series(1, 3) j;
 
+-- the shop's own ids (0.3.0): uuid users and text items (odd keys among them), text users and
+-- uuid items, derived from fz.clean
+CREATE TABLE fz.keyed (u uuid, i text, w float8, t timestamptz);
+INSERT INTO fz.keyed
+SELECT md5(u::text)::uuid,
+       CASE i % 10 WHEN 0 THEN '' WHEN 1 THEN 'K ''quoted'' "and" \ {,}' WHEN 2 THEN 'ünïcødé 🛒 ' || i
+                   WHEN 3 THEN repeat('k', 900) || i ELSE 'K' || i END,
+       w, t
+  FROM fz.clean;
+CREATE INDEX ON fz.keyed (u);
+CREATE TABLE fz.keyed_items (id text, cat text, title text, in_stock boolean, price numeric);
+INSERT INTO fz.keyed_items SELECT DISTINCT i, 'k' || (length(i) % 3), 'Keyed ' || left(i, 20), length(i) % 2 = 0, length(i) FROM fz.keyed;
+INSERT INTO fz.keyed_items VALUES (NULL, 'k0', 'no id', true, 1), ('new item', 'k1', 'Keyed new', true, 2);
+CREATE TABLE fz.ukeyed (u varchar(30), i uuid, t timestamptz);
+INSERT INTO fz.ukeyed SELECT 'C' || u, md5(i::text)::uuid, t FROM fz.clean;
+CREATE INDEX ON fz.ukeyed (u);
+
 -- The registrations the fuzzer starts from and returns to (fz.reset(model)).
 CREATE TABLE fz.registration (model text PRIMARY KEY, register_sql text, configure_sql text);
 INSERT INTO fz.registration VALUES
@@ -98,7 +115,9 @@ INSERT INTO fz.registration VALUES
  ('m_small', $$SELECT recommender.register('m_small', 'fz.small', 'u', 'i', weight_column => 'w', time_column => 't')$$, $$SELECT 1 FROM recommender.configure('m_small', keep_gram => true, weighting => 'binary')$$),
  ('m_bigid', $$SELECT recommender.register('m_bigid', 'fz.bigid', 'u', 'i')$$, NULL),
  ('m_odd', $$SELECT recommender.register('m_odd', '"fz"."odd ""name""; --"', 'u s', 'i"')$$, NULL),
- ('m_itime', $$SELECT recommender.register('m_itime', 'fz.itime', 'u', 'i', time_column => 't')$$, $$SELECT 1 FROM recommender.configure('m_itime', keep_gram => true)$$);
+ ('m_itime', $$SELECT recommender.register('m_itime', 'fz.itime', 'u', 'i', time_column => 't')$$, $$SELECT 1 FROM recommender.configure('m_itime', keep_gram => true)$$),
+ ('m_keyed', $$SELECT recommender.register('m_keyed', 'fz.keyed', 'u', 'i', weight_column => 'w', time_column => 't', items => 'fz.keyed_items', item_id_column => 'id', category_column => 'cat', title_column => 'title')$$, $$SELECT 1 FROM recommender.configure('m_keyed', keep_gram => true)$$),
+ ('m_ukeyed', $$SELECT recommender.register('m_ukeyed', 'fz.ukeyed', 'u', 'i', time_column => 't')$$, $$SELECT 1 FROM recommender.configure('m_ukeyed', keep_gram => true)$$);
 CREATE VIEW fz.w_neg AS SELECT u, i, w, t FROM fz.weights WHERE kind = 'neg';
 CREATE VIEW fz.w_nan AS SELECT u, i, w, t FROM fz.weights WHERE kind = 'nan';
 CREATE VIEW fz.w_inf AS SELECT u, i, w, t FROM fz.weights WHERE kind = 'inf';

@@ -4,3 +4,6 @@
 -- checks it, upgrading from 0.1.0 through 0.2.0).
 
 \echo Use "ALTER EXTENSION recommender UPDATE TO '0.3.0'" to load this file. \quit
+
+-- The shop's own ids (text, varchar, uuid): the key of each item of a model whose item ids are keys.
+ALTER TABLE recommender.model_item ADD COLUMN item_key text;

@@ -106,6 +106,13 @@ int rec_swift_explain(int64_t user_id, int64_t item_id, const char *model, RecSi
 int rec_swift_train(const char *model, RecSink *sink);
 int rec_swift_update(const char *model, RecSink *sink);
 int rec_swift_similar(int64_t item_id, int32_t k, double diversity, const char *model, RecSink *sink);
+/* The text and uuid overloads (the shop's own ids, 0.3.0): ids as C strings (a uuid in its
+ * canonical text form), *_uuid true when the SQL argument was a uuid. */
+int rec_swift_recommend_key(const char *user_id, bool user_uuid, int32_t k, double diversity, const char *model,
+                            const RecRules *rules, RecSink *sink);
+int rec_swift_explain_key(const char *user_id, bool user_uuid, const char *item_id, bool item_uuid, const char *model,
+                          RecSink *sink);
+int rec_swift_similar_key(const char *item_id, bool item_uuid, int32_t k, double diversity, const char *model, RecSink *sink);
 /* Drop every cached model of this backend (after DROP EXTENSION, for tests). */
 void rec_swift_reset_cache(void);
 /* The models this backend has cached: model, version, items, bytes (most recently used first). */

@@ -66,6 +66,15 @@ CREATE FUNCTION evil.format(f text, VARIADIC a text[]) RETURNS text LANGUAGE plp
   $$ BEGIN PERFORM evil.note('format'); RETURN f; END $$;
 CREATE FUNCTION evil.array_to_string(a anyarray, d text) RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog AS
   $$ BEGIN PERFORM evil.note('array_to_string'); RETURN pg_catalog.array_to_string(a, d); END $$;
+CREATE FUNCTION evil.uuideq(a uuid, b uuid) RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog AS
+  $$ BEGIN PERFORM evil.note('= uuid'); RETURN a OPERATOR(pg_catalog.=) b; END $$;
+CREATE OPERATOR evil.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = evil.uuideq);
+CREATE FUNCTION evil.unnest(a text[]) RETURNS SETOF text LANGUAGE plpgsql SET search_path = pg_catalog AS
+  $$ BEGIN PERFORM evil.note('unnest text'); RETURN QUERY SELECT pg_catalog.unnest(a); END $$;
+CREATE FUNCTION evil.unnest(a uuid[]) RETURNS SETOF uuid LANGUAGE plpgsql SET search_path = pg_catalog AS
+  $$ BEGIN PERFORM evil.note('unnest uuid'); RETURN QUERY SELECT pg_catalog.unnest(a); END $$;
+CREATE FUNCTION evil.md5(a text) RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog AS
+  $$ BEGIN PERFORM evil.note('md5'); RETURN pg_catalog.md5(a); END $$;
 CREATE TABLE evil.events (customer_id int, product_id int, event_type text, occurred_at timestamptz);
 CREATE TABLE evil.model (name text);
 
@@ -76,6 +85,12 @@ CREATE INDEX ON shop.sec_events (customer_id);
 SELECT max(occurred_at) AS last_event FROM shop.sec_events \gset
 SELECT customer_id AS sec_user FROM shop.sec_events GROUP BY 1 HAVING count(*) BETWEEN 10 AND 20 ORDER BY 1 LIMIT 1 \gset
 SELECT array_agg(item_id ORDER BY rank) AS reference FROM recommend(:sec_user, 5, 0, 'default') \gset
+-- and with the shop's own ids (the text and uuid overloads): uuid customers, text SKUs
+CREATE TABLE shop.sec_key_events AS
+  SELECT md5(customer_id::text)::uuid AS customer, 'SKU-' || product_id AS sku, event_type, occurred_at FROM shop.sec_events;
+CREATE INDEX ON shop.sec_key_events (customer);
+CREATE TABLE shop.sec_key_products AS SELECT 'SKU-' || product_id AS sku, category, title, price, in_stock FROM shop.products;
+SELECT md5(:sec_user::text)::uuid AS sec_key_user \gset
 
 SET search_path = evil, pg_catalog, public;
 SELECT recommender.register('sec', 'shop.sec_events', 'customer_id', 'product_id',
@@ -101,11 +116,32 @@ SELECT count(*) AS listed FROM recommender.list();
 SELECT array_agg(item_id ORDER BY rank) AS hijacked_list FROM recommend(:sec_user, 5, 0, 'default') \gset
 SELECT recommender.drop_filter('sec', 'cheap') IS NOT NULL AS filter_dropped;
 SELECT recommender.drop('sec') IS NOT NULL AS dropped;
+SELECT recommender.register('sec_keys', 'shop.sec_key_events', 'customer', 'sku',
+         time_column => 'occurred_at', event_column => 'event_type',
+         event_weights => '{"view": 1, "cart": 3, "purchase": 5}',
+         items => 'shop.sec_key_products', item_id_column => 'sku',
+         category_column => 'category', title_column => 'title') IS NOT NULL AS registered;
+SELECT count(*) AS configured FROM recommender.configure('sec_keys', keep_gram => true);
+SELECT recommender.add_filter('sec_keys', 'cheap', 'in_stock AND price < 30') IS NOT NULL AS filter_added;
+SELECT model, users > 0 AS trained FROM recommender.train('sec_keys');
+INSERT INTO shop.sec_key_events VALUES (:'sec_key_user', 'SKU-1', 'purchase', :'last_event'::timestamptz + interval '1 hour');
+SELECT model, new_interactions FROM recommender.update('sec_keys');
+SELECT recommender.reset_cache();
+SELECT count(*) AS key_recommended FROM recommend(:'sec_key_user'::uuid, 5, 0.3, 'sec_keys');
+SELECT count(*) AS key_as_text FROM recommend(:'sec_key_user', 5, 0, 'sec_keys', filter => 'cheap');
+SELECT count(*) AS key_rules FROM recommend(:'sec_key_user'::uuid, 5, 0, 'sec_keys', filter => 'in_stock', category => 'Books', max_per_category => 3);
+SELECT count(*) AS key_explained FROM explain(:'sec_key_user'::uuid, 'SKU-1', 'sec_keys');
+SELECT count(*) AS key_explained_text FROM explain(:'sec_key_user', 'SKU-2', 'sec_keys');
+SELECT count(*) AS key_similar FROM similar_items('SKU-1', 5, 0.5, 'sec_keys');
+SELECT count(*) AS key_metrics FROM recommender.evaluate('sec_keys', 'shop.sec_key_events', 'customer', 'sku', k => 5);
+SELECT count(*) AS int_as_text FROM recommend(:'sec_user', 5, 0, 'default');
+SELECT recommender.drop_filter('sec_keys', 'cheap') IS NOT NULL AS filter_dropped;
+SELECT recommender.drop('sec_keys') IS NOT NULL AS dropped;
 RESET search_path;
 -- nothing of the evil schema ran, and the lists are those without it
 SELECT count(*) AS evil_calls, string_agg(DISTINCT what, ', ') AS what FROM evil.log;
 SELECT :'hijacked_list' = :'reference' AS same_list;
-DROP TABLE shop.sec_events;
+DROP TABLE shop.sec_events, shop.sec_key_events, shop.sec_key_products;
 
 -- ---------------------------------------------------------------------------------------------
 -- 2. Filter predicates: only side-effect-free expressions over the items table's columns with
