@@ -216,6 +216,56 @@ $$;
 COMMENT ON FUNCTION recommender._model_sql(text) IS
   'internal: validates a registration against the catalogs and returns the queries the core runs';
 
+CREATE OR REPLACE FUNCTION recommender.status(model text DEFAULT 'default')
+RETURNS TABLE (key text, value text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  m recommender.model;
+  v recommender.model_version;
+  problem text;
+BEGIN
+  SELECT * INTO m FROM recommender.model x WHERE x.name = status.model;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object',
+      HINT = 'recommender.list() shows the registered models.';
+  END IF;
+  SELECT * INTO v FROM recommender.model_version x WHERE x.model = m.name AND x.version = m.version;
+  BEGIN
+    PERFORM recommender._model_sql(m.name);
+    problem := 'ok';
+  EXCEPTION WHEN OTHERS THEN
+    problem := SQLERRM;
+  END;
+  RETURN QUERY VALUES
+    ('model', m.name),
+    ('registration', problem),
+    ('interactions', format('%s (user %s, item %s%s%s%s)', m.interactions_name, m.user_column, m.item_column,
+                            COALESCE(', weight ' || m.weight_column, ''), COALESCE(', time ' || m.time_column, ''),
+                            COALESCE(', event ' || m.event_column || ' ' || m.event_weights::text, ''))),
+    ('items', CASE WHEN m.items IS NULL THEN 'none' ELSE format('%s (id %s%s%s%s%s)', m.items_name, m.item_id_column,
+                              COALESCE(', category ' || m.category_column, ''), COALESCE(', title ' || m.title_column, ''),
+                              COALESCE(', text ' || m.text_column, ''), COALESCE(', embedding ' || m.embedding_column, '')) END),
+    ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s trend_weight=%s reranker=%s candidate_pool=%s content=%s content_prior=%s',
+                          m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.trend_weight, m.reranker, m.candidate_pool, m.content, m.content_prior)),
+    ('sequence', format('recency_half_life=%s sequence_weight=%s', m.recency_half_life, m.sequence_weight)),
+    -- 0.3.0: how ids are read (int8, or the shop's own keys: text or uuid; see recommend(text))
+    ('ids', (SELECT format('user %s, item %s', COALESCE(x.user_type, '?'), COALESCE(x.item_type, '?'))
+               FROM recommender._id_types(m.name) x)),
+    ('trained', CASE WHEN v.version IS NULL THEN 'no' ELSE 'yes' END),
+    ('version', v.version::text),
+    ('trained_at', v.trained_at::text),
+    ('train_seconds', round(v.train_seconds::numeric, 3)::text),
+    ('users', v.users::text),
+    ('items_in_model', v.items::text),
+    ('interactions', v.interactions::text),
+    ('trained_with', v.params::text);
+END
+$$;
+COMMENT ON FUNCTION recommender.status(text) IS
+  'a model''s registration (checked against the current tables), parameters and trained version';
+
 CREATE OR REPLACE FUNCTION recommender._filter_sql(model_name text, filter_name text) RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp

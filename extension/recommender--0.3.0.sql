@@ -773,6 +773,9 @@ BEGIN
     ('parameters', format('lambda=%s dropout=%s weighting=%s weight_power=%s row_norm=%s max_items=%s popularity_half_life=%s trend_weight=%s reranker=%s candidate_pool=%s content=%s content_prior=%s',
                           m.lambda, m.dropout, m.weighting, m.weight_power, m.row_norm, m.max_items, m.popularity_half_life, m.trend_weight, m.reranker, m.candidate_pool, m.content, m.content_prior)),
     ('sequence', format('recency_half_life=%s sequence_weight=%s', m.recency_half_life, m.sequence_weight)),
+    -- 0.3.0: how ids are read (int8, or the shop's own keys: text or uuid; see recommend(text))
+    ('ids', (SELECT format('user %s, item %s', COALESCE(x.user_type, '?'), COALESCE(x.item_type, '?'))
+               FROM recommender._id_types(m.name) x)),
     ('trained', CASE WHEN v.version IS NULL THEN 'no' ELSE 'yes' END),
     ('version', v.version::text),
     ('trained_at', v.trained_at::text),

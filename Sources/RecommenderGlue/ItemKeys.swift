@@ -50,6 +50,19 @@ final class ItemKeys {
         try p.forEachRow { r in kind = try p.text(r, 0) }
         try p.close()
         guard let k = kind else { return nil }
+        // sized before it is read: the keys count against recommender.max_cache_memory
+        let sz = try Cursor("""
+            SELECT pg_catalog.count(*)::pg_catalog.int8, COALESCE(pg_catalog.sum(pg_catalog.octet_length(item_key)), 0)::pg_catalog.int8
+              FROM recommender.model_item WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+            """, [.text(model), .int8(version)])
+        var need: Int64 = 0
+        try sz.forEachRow { r in need = (try sz.int8(r, 1) ?? 0) &+ 64 &* (try sz.int8(r, 0) ?? 0) }
+        try sz.close()
+        let held = ModelCache.totalBytes
+        guard need <= Int64(Memory.cacheLimit) - Int64(held) || need <= 0 else {
+            throw RecError.programLimit("the item keys of model \"\(model)\" need \(need) bytes, and recommender.max_cache_memory (\(Memory.cacheLimit) bytes) has \(max(0, Memory.cacheLimit - held)) left beside the cached models",
+                                        hint: "Raise recommender.max_cache_memory, or register shorter ids.")
+        }
         let out = ItemKeys(version: version)
         out.type = IdType(rawValue: k) == .uuid ? .uuid : .text
         // item_key is a 0.3.0 column: only a version trained with keys (by a 0.3.0 catalog) reads it

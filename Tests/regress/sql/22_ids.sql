@@ -61,7 +61,8 @@ SELECT model, users, items, interactions FROM recommender.train('uuids');
 SELECT model, count(*) AS items, count(item_key) AS keys, count(DISTINCT item_key) AS distinct_keys
   FROM recommender.model_item WHERE model IN ('ids_int', 'skus', 'uuids') GROUP BY 1 ORDER BY 1;
 SELECT model, trained, users, items_in_model FROM recommender.list() WHERE model IN ('ids_int', 'skus', 'uuids') ORDER BY 1;
-SELECT key, value FROM recommender.status('skus') WHERE key IN ('registration', 'items_in_model');
+SELECT key, value FROM recommender.status('skus') WHERE key IN ('registration', 'items_in_model', 'ids');
+SELECT value AS ids FROM recommender.status('ids_int') WHERE key = 'ids';
 SELECT params->>'item_keys' AS item_keys FROM recommender.model_version WHERE model IN ('ids_int', 'skus', 'uuids') ORDER BY model;
 
 -- 1. the lists are the integer model's, mapped (same items, same scores), for 300 customers at
