@@ -12,6 +12,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
@@ -38,13 +39,21 @@ key_text_arg(FunctionCallInfo fcinfo, int n)
     return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
-/* The id argument n as a C string; *is_uuid tells whether it was declared uuid. */
+/* The id argument n as a C string; *is_uuid tells whether it was declared uuid. The declared
+ * type comes from the function's own pg_proc row (fn_oid is always set; the call expression,
+ * which get_fn_expr_argtype reads, is not when the function is called from C). */
 static char *
 key_id_arg(FunctionCallInfo fcinfo, int n, bool *is_uuid)
 {
-    Oid t = get_fn_expr_argtype(fcinfo->flinfo, n);
+    Oid *argtypes = NULL;
+    int nargs = 0;
 
-    *is_uuid = (t == UUIDOID);
+    get_func_signature(fcinfo->flinfo->fn_oid, &argtypes, &nargs);
+    if (n >= nargs)
+        elog(ERROR, "recommender: function %u has %d arguments, not %d", fcinfo->flinfo->fn_oid, nargs, n + 1);
+    *is_uuid = (argtypes[n] == UUIDOID);
+    if (!*is_uuid && argtypes[n] != TEXTOID)
+        elog(ERROR, "recommender: argument %d of function %u is neither text nor uuid", n + 1, fcinfo->flinfo->fn_oid);
     if (*is_uuid)
         return DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(n)));
     return text_to_cstring(PG_GETARG_TEXT_PP(n));

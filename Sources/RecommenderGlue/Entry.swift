@@ -78,10 +78,7 @@ public func rec_swift_similar(_ itemId: Int64, _ k: Int32, _ diversity: Double,
         let m = try Catalog.resolve(modelName(model))
         let im = try Catalog.model(m)
         let ids = try versionIds(m, im, textOut: false)
-        if ids.itemType.keyed {
-            try requireIntegerIds(m, ModelSQL(stamp: 0, train: "", history: "", users: "", itemType: ids.itemType),
-                                  user: false, item: true, function: "similar_items")
-        }
+        try requireIntegerIds(m, userType: .int8, itemType: ids.itemType, function: "similar_items")
         try serveSimilar(m, im, itemId: itemId, ids: ids, k: k, diversity: diversity, sink: sink)
     }
 }

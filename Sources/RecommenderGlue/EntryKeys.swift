@@ -6,7 +6,11 @@ import RecommenderCore
 
 /// The bigint overloads need integer ids.
 func requireIntegerIds(_ m: ModelRow, _ sql: ModelSQL, user: Bool, item: Bool, function: String) throws {
-    let keyed = (user && sql.userType.keyed) ? ("user", sql.userType) : (item && sql.itemType.keyed) ? ("item", sql.itemType) : nil
+    try requireIntegerIds(m, userType: user ? sql.userType : .int8, itemType: item ? sql.itemType : .int8, function: function)
+}
+
+func requireIntegerIds(_ m: ModelRow, userType: IdType, itemType: IdType, function: String) throws {
+    let keyed = userType.keyed ? ("user", userType) : itemType.keyed ? ("item", itemType) : nil
     guard let (what, type) = keyed else { return }
     let call: String
     switch function {

@@ -255,6 +255,17 @@ SELECT pg_temp.err($q$SELECT * FROM recommend(md5('42')::uuid, 5, 0, 'flip')$q$)
 SELECT model, items > 0 AS trained FROM recommender.train('flip');
 SELECT count(*) AS served FROM recommend(:'u42'::uuid, 5, 0, 'flip');
 SELECT recommender.drop('flip');
+-- the same when the column's type changes under a trained model (the queries are built again)
+CREATE TABLE ids.flip2 AS SELECT customer_id, product_id FROM ids.int_events WHERE customer_id < 300;
+SELECT recommender.register('flip2', 'ids.flip2', 'customer_id', 'product_id') IS NOT NULL AS registered;
+SELECT model, items > 0 AS trained FROM recommender.train('flip2');
+SELECT count(*) AS served FROM recommend(42, 5, 0, 'flip2');
+ALTER TABLE ids.flip2 ALTER COLUMN product_id TYPE text USING 'SKU-' || product_id;
+SELECT pg_temp.err($q$SELECT * FROM recommend(42, 5, 0, 'flip2')$q$) AS bigint_after_type_change;
+SELECT pg_temp.err($q$SELECT * FROM recommend('42', 5, 0, 'flip2')$q$) AS text_before_training;
+SELECT model, items > 0 AS trained FROM recommender.train('flip2');
+SELECT count(*) AS served, bool_and(item_id LIKE 'SKU-%') AS skus FROM recommend('42', 5, 0, 'flip2');
+SELECT recommender.drop('flip2');
 
 -- the new functions are set up like the bigint ones: SECURITY INVOKER, STABLE, fixed search_path
 SELECT p.oid::regprocedure AS function, p.prosecdef, p.provolatile, p.proconfig, pg_get_function_result(p.oid) AS returns
