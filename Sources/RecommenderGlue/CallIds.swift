@@ -113,7 +113,7 @@ enum CallKeys {
         var keys = Set<String>()
         for id in items { keys.insert(ids.key(id)) }
         // a uuid items table compares in uuid: keys that are not uuids cannot be titled
-        if ids.itemType == .uuid { keys = keys.filter(isCanonicalUUID) }
+        if ids.itemType == .uuid { keys = keys.filter(Keys.isCanonicalUUID) }
         if keys.isEmpty { return [:] }
         let c = try Cursor(q, [.text(keyArrayLiteral(keys.sorted()))])
         defer { try? c.close() }
@@ -124,54 +124,12 @@ enum CallKeys {
         return out
     }
 
-    /// A uuid's canonical text form (PostgreSQL's uuid_out: 8-4-4-4-12 lower-case hex digits).
-    static func isCanonicalUUID(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard u.count == 36 else { return false }
-        for (i, ch) in u.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                if ch != UInt8(ascii: "-") { return false }
-            } else if !((ch >= 48 && ch <= 57) || (ch >= 97 && ch <= 102)) {
-                return false
-            }
-        }
-        return true
-    }
-
     /// A key given as text for a uuid column, in canonical form; 22P02 when it is not a uuid.
-    /// Accepts what PostgreSQL's uuid_in accepts: 32 hex digits in either case, a hyphen allowed
-    /// after any group of four, the whole optionally in braces.
     static func canonicalUUID(_ s: String, what: String) throws -> String {
-        if isCanonicalUUID(s) { return s }
-        let u = Array(s.utf8)
-        var p = 0
-        var braces = false
-        var digits: [UInt8] = []
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: return c
-            case 97...102: return c
-            case 65...70: return c + 32
-            default: return nil
-            }
-        }
-        var ok = true
-        if p < u.count, u[p] == UInt8(ascii: "{") { braces = true; p += 1 }
-        while ok && digits.count < 32 {
-            guard p < u.count, let h = hex(u[p]) else { ok = false; break }
-            digits.append(h); p += 1
-            if digits.count % 4 == 0 && digits.count < 32 && p < u.count && u[p] == UInt8(ascii: "-") { p += 1 }
-        }
-        if ok && braces { if p < u.count && u[p] == UInt8(ascii: "}") { p += 1 } else { ok = false } }
-        guard ok, p == u.count, digits.count == 32 else {
+        guard let u = Keys.canonicalUUID(s) else {
             throw RecError("22P02", "invalid \(what) id \(quoteKey(s)): the model's \(what) ids are uuids",
                            hint: "Pass a uuid such as 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'.")
         }
-        var out = ""
-        for (i, d) in digits.enumerated() {
-            if i == 8 || i == 12 || i == 16 || i == 20 { out += "-" }
-            out.unicodeScalars.append(Unicode.Scalar(d))
-        }
-        return out
+        return u
     }
 }

@@ -66,10 +66,7 @@ func integerId(_ raw: String, isUUID: Bool, what: String, _ m: ModelRow) throws 
         throw RecError("42804", "model \"\(m.name)\" has integer \(what) ids; a uuid cannot be one",
                        hint: "Pass the \(what) id as bigint or as text ('42').")
     }
-    var s = Substring(raw)
-    while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s = s.dropFirst() }
-    while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s = s.dropLast() }
-    guard let v = Int64(s) else {
+    guard let v = Keys.integerId(raw) else {
         throw RecError("22P02", "invalid \(what) id \(quoteKey(raw)): model \"\(m.name)\" has integer \(what) ids",
                        hint: "Pass an integer between -9223372036854775808 and 9223372036854775807, e.g. '42'.")
     }

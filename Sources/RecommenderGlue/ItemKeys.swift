@@ -18,11 +18,6 @@ enum IdType: String {
     var keyed: Bool { self != .int8 }
 }
 
-enum IdLimits {
-    /// The longest key training accepts (bytes): keys are held in memory with the model.
-    static let maxKeyBytes = 1024
-}
-
 /// The keys of one trained version whose item ids are keys.
 final class ItemKeys {
     let version: Int64
@@ -101,32 +96,6 @@ enum KeyCache {
     static func reset() { entries = [:]; versions = [:] }
 }
 
-/// Numbers keys in the order they are first met (training and update()).
-struct KeyInterner {
-    private(set) var idOf: [String: Int64] = [:]
-    private(set) var keyOf: [Int64: String] = [:]
-    private var next: Int64 = 0
-
-    mutating func seed(_ keys: ItemKeys) {
-        for (id, key) in keys.keyOf {
-            idOf[key] = id; keyOf[id] = key
-            if id >= next { next = id + 1 }
-        }
-    }
-
-    mutating func id(_ key: String, what: String, model: String) throws -> Int64 {
-        if let found = idOf[key] { return found }
-        guard key.utf8.count <= IdLimits.maxKeyBytes else {
-            throw RecError.programLimit("\(what == "item" ? "an" : "a") \(what) id of model \"\(model)\" is \(key.utf8.count) bytes long; ids are limited to \(IdLimits.maxKeyBytes) bytes",
-                                        hint: "Keys are kept in memory with the model; register a view that maps long ids to shorter ones (e.g. md5(id)).")
-        }
-        let id = next
-        next += 1
-        idOf[key] = id; keyOf[id] = key
-        return id
-    }
-}
-
 /// The ids of one training or update(): integers as read, or keys numbered by KeyInterner.
 final class TrainingIds {
     let model: String
@@ -175,23 +144,11 @@ final class TrainingIds {
     }
 }
 
-/// A key in a message: quoted, and cut when long.
-func quoteKey(_ key: String) -> String {
-    let cut = key.count > 80 ? String(key.prefix(77)) + "..." : key
-    return "\"" + cut + "\""
-}
+/// A key in a message: quoted, and cut when long (Keys.quote).
+func quoteKey(_ key: String) -> String { Keys.quote(key) }
 
-/// A PostgreSQL array literal of keys, every element quoted.
-func keyArrayLiteral<S: Sequence>(_ keys: S) -> String where S.Element == String {
-    "{" + keys.map { k in
-        var e = "\""
-        for ch in k.unicodeScalars {
-            if ch == "\"" || ch == "\\" { e.unicodeScalars.append("\\") }
-            e.unicodeScalars.append(ch)
-        }
-        return e + "\""
-    }.joined(separator: ",") + "}"
-}
+/// A PostgreSQL array literal of keys (Keys.arrayLiteral).
+func keyArrayLiteral<S: Sequence>(_ keys: S) -> String where S.Element == String { Keys.arrayLiteral(keys) }
 
 /// The statement that stores a version's items; item_key (a 0.3.0 column) only for keyed items,
 /// so that training still works in a database whose extension is at 0.2.0.
