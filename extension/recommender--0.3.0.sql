@@ -1002,6 +1002,7 @@ BEGIN
     END IF;
   END IF;
   SELECT * INTO q FROM recommender._model_sql(model);
+  PERFORM recommender._check_heldout(model, heldout, user_column, item_column);
   SELECT CASE WHEN x.user_type OPERATOR(pg_catalog.=) 'int8' AND x.item_type OPERATOR(pg_catalog.=) 'int8'
               THEN 'pg_catalog.int8' ELSE 'pg_catalog.text' END INTO idt
     FROM recommender._id_types(model) x;
@@ -1095,6 +1096,38 @@ COMMENT ON FUNCTION recommender.evaluate(text, regclass, text, text, text, float
 -- One trial of recommender.tune(): configure the model with cfg (lambda, weighting, dropout,
 -- row_norm, recency_half_life, sequence_weight), train it unless only serving-time parameters
 -- changed, evaluate it on the held-out relation; returns {"v": metric, "p", "r", "n", "s": seconds}.
+-- A held-out relation's id columns must be able to hold the model's ids (0.3.0): integer ids
+-- need integer columns (a text column could hold anything), uuid ids need a key column. Keys given
+-- as text for uuid ids are checked one by one (22P02 names a value that is not a uuid).
+CREATE FUNCTION recommender._check_heldout(model_name text, heldout oid, user_column text, item_column text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t record;
+  h text;
+BEGIN
+  SELECT * INTO t FROM recommender._id_types(model_name);
+  h := recommender._id_type(heldout, user_column);
+  IF (t.user_type OPERATOR(pg_catalog.=) 'int8' AND h OPERATOR(pg_catalog.<>) 'int8')
+     OR (t.user_type OPERATOR(pg_catalog.=) 'uuid' AND h OPERATOR(pg_catalog.=) 'int8') THEN
+    RAISE EXCEPTION 'the held-out user column "%" holds % ids, and model "%" has % user ids', user_column, h, model_name, t.user_type
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'Give a held-out relation whose user and item columns have the types of the model''s registered columns.';
+  END IF;
+  h := recommender._id_type(heldout, item_column);
+  IF (t.item_type OPERATOR(pg_catalog.=) 'int8' AND h OPERATOR(pg_catalog.<>) 'int8')
+     OR (t.item_type OPERATOR(pg_catalog.=) 'uuid' AND h OPERATOR(pg_catalog.=) 'int8') THEN
+    RAISE EXCEPTION 'the held-out item column "%" holds % ids, and model "%" has % item ids', item_column, h, model_name, t.item_type
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'Give a held-out relation whose user and item columns have the types of the model''s registered columns.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION recommender._check_heldout(text, oid, text, text) IS
+  'internal: raises unless a held-out relation''s id columns can hold the model''s ids';
+
 -- tune()'s seeded hash of an id column (an SQL expression): hashint8extended of an integer id,
 -- hashtextextended of a key's text (0.3.0).
 CREATE FUNCTION recommender._tune_hash(rel oid, col text, expr text, seed bigint) RETURNS text
@@ -1167,6 +1200,7 @@ BEGIN
   hrel := recommender._relation(target, heldout, heldout::text, 'held-out');
   hu := recommender._column(target, heldout, heldout::text, user_column, 'id');
   hi := recommender._column(target, heldout, heldout::text, item_column, 'id');
+  PERFORM recommender._check_heldout(target, heldout, user_column, item_column);
   IF relevance_column IS NOT NULL AND min_relevance IS NOT NULL THEN
     relevant_expr := format('(%s::pg_catalog.float8 OPERATOR(pg_catalog.>=) %s::pg_catalog.float8)',
                             recommender._column(target, heldout, heldout::text, relevance_column, 'number'), min_relevance);

@@ -495,8 +495,9 @@ FUNCS = {
                                      # filter named like a column of the items table
                                      "22023", "42701", "42702"}),
     "drop_filter": (g_drop_filter, 1, {"42704", "42501"}),
-    "evaluate": (g_evaluate, 2, MODEL_ERR | {"22003", "54000", "53200"}),
-    "tune": (g_tune, 1, MODEL_ERR | DATA_ERR),
+    # 22P02: a held-out key given as text that is not a uuid, for a model of uuid ids
+    "evaluate": (g_evaluate, 2, MODEL_ERR | {"22003", "54000", "53200", "22P02"}),
+    "tune": (g_tune, 1, MODEL_ERR | DATA_ERR | {"22P02"}),
     "create_sample_shop": (g_sample_shop, 0.5, {"22004", "22023", "42501", "42939", "3F000", "42P06", "42P07"}),
     # internal functions: 42501 once they are no longer executable by PUBLIC (issue 8 item 11)
     "_hidden_model": (g_hidden_model, 0.5, {"42501"}),

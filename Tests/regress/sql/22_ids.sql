@@ -246,6 +246,16 @@ SELECT a.trial, round(a.ndcg_k::numeric, 9) = round(b.ndcg_k::numeric, 9) AS sam
 SELECT a.trial, round(a.ndcg_k::numeric, 9) = round(b.ndcg_k::numeric, 9) AS same_ndcg, a.ndcg_k > 0 AS scored
   FROM recommender.tune('ids_int', max_trials => 2) a JOIN recommender.tune('skus', max_trials => 2) b USING (trial) ORDER BY 1;
 SELECT count(*) AS tune_leftovers FROM recommender.model WHERE name LIKE '\_tune\_%';
+-- held-out ids that cannot be the model's: refused up front (integer ids for uuid users, keys
+-- for integer items), or named (a text key that is not a uuid)
+SELECT pg_temp.err($q$SELECT * FROM recommender.evaluate('skus', 'ids.int_heldout', 'customer_id', 'product_id')$q$) AS integer_heldout;
+SELECT pg_temp.err($q$SELECT * FROM recommender.evaluate('ids_int', 'ids.heldout', 'customer', 'sku')$q$) AS keyed_heldout;
+SELECT pg_temp.err($q$SELECT * FROM recommender.tune('ids_int', 'ids.heldout', 'customer', 'sku', max_trials => 1)$q$) AS keyed_heldout_tune;
+CREATE TABLE ids.text_heldout AS SELECT customer::text AS customer, sku FROM ids.heldout;
+SELECT (SELECT array_agg(round(value::numeric, 9) ORDER BY metric) FROM recommender.evaluate('skus', 'ids.text_heldout', 'customer', 'sku'))
+     = (SELECT array_agg(round(value::numeric, 9) ORDER BY metric) FROM recommender.evaluate('skus', 'ids.heldout', 'customer', 'sku')) AS text_heldout_same;
+INSERT INTO ids.text_heldout VALUES ('not-a-uuid', 'SKU-1');
+SELECT pg_temp.err($q$SELECT * FROM recommender.evaluate('skus', 'ids.text_heldout', 'customer', 'sku')$q$) AS not_a_uuid;
 
 -- 11. a model registered again with other id types serves only once it is trained again
 SELECT recommender.register('flip', 'ids.int_events', 'customer_id', 'product_id');
