@@ -155,6 +155,7 @@ public func rec_swift_explain(_ userId: Int64, _ itemId: Int64, _ model: UnsafeP
 @_cdecl("rec_swift_reset_cache")
 public func rec_swift_reset_cache() {
     Backend.reset()
+    SharedModels.cleanupAll()
 }
 
 func formatNumber(_ x: Double) -> String {
