@@ -27,6 +27,17 @@ public struct ContentVectors: Sendable {
     public init(dims: Int, vectors: Column<Float>, present: Column<Bool>, beta: Double, prior: Double, users: Column<Int>) {
         self.dims = dims; self.vectors = vectors; self.present = present; self.beta = beta; self.prior = prior; self.users = users
     }
+    /// Whether item i has a content vector.
+    @inline(__always) func has(_ i: Int) -> Bool { i >= 0 && i < present.count && present[i] }
+    /// Cosine of two items' content vectors (0 when either has none).
+    func cosine(_ a: Int, _ b: Int) -> Double {
+        guard has(a), has(b) else { return 0 }
+        let d = dims
+        var dot: Float = 0
+        let ba = a * d, bb = b * d
+        for t in 0..<d { dot += vectors[ba + t] * vectors[bb + t] }
+        return Double(dot)
+    }
 }
 
 /// A trained item-item model, as loaded into a backend: immutable and shared by every call.
@@ -176,8 +187,9 @@ public final class ItemModel: @unchecked Sendable {
     /// catalog has categories, otherwise the cosine of the model-derived item vectors (clamped).
     public func similarity(_ a: Int, _ b: Int) -> Double {
         if a == b { return 1 }
-        if let cats = categories {
-            return jaccard(cats[a], cats[b])
+        // optional chaining borrows the stored lists: no copy (no reference counting) per call
+        if categories != nil {
+            return categories?.jaccard(a, b) ?? 0
         }
         let d = similarityDims
         guard d > 0 else { return 0 }
@@ -278,13 +290,13 @@ struct CategoryCap {
     let categories: CategoryLists?
     var counts: [Int32: Int] = [:]
     func allows(_ i: Int) -> Bool {
-        guard let l = limit, let c = categories, i >= 0, i < c.count else { return true }
-        for cat in c[i] where counts[cat, default: 0] >= l { return false }
+        guard let l = limit, let list = categories?.list(at: i) else { return true }
+        for cat in list where counts[cat, default: 0] >= l { return false }
         return true
     }
     mutating func add(_ i: Int) {
-        guard limit != nil, let c = categories, i >= 0, i < c.count else { return }
-        for cat in c[i] { counts[cat, default: 0] += 1 }
+        guard limit != nil, let list = categories?.list(at: i) else { return }
+        for cat in list { counts[cat, default: 0] += 1 }
     }
 }
 
@@ -410,19 +422,14 @@ extension ItemModel {
 
     /// The content blend of item j: 0 for purely collaborative scoring, 1 for content only.
     @inline(__always) func contentBlend(_ j: Int) -> Double {
-        guard let c = content, j >= 0, j < count, c.present[j] else { return 0 }
+        guard content?.has(j) == true, let prior = content?.prior else { return 0 }
         if j >= cfCount { return 1 }
-        return c.prior > 0 ? c.prior / (c.prior + Double(c.users[j])) : 0
+        return prior > 0 ? prior / (prior + Double(content?.users[j] ?? 0)) : 0
     }
 
     /// Cosine of two items' content vectors (0 when either has none).
     @inline(__always) func contentCosine(_ a: Int, _ b: Int) -> Double {
-        guard let c = content, a >= 0, b >= 0, a < count, b < count, c.present[a], c.present[b] else { return 0 }
-        let d = c.dims
-        var dot: Float = 0
-        let ba = a * d, bb = b * d
-        for t in 0..<d { dot += c.vectors[ba + t] * c.vectors[bb + t] }
-        return Double(dot)
+        content?.cosine(a, b) ?? 0
     }
 
     /// History item i's exact contribution to item j's score: collaborative x_i B_ij and content
@@ -644,9 +651,9 @@ extension ItemModel {
                 if out.isEmpty { best = p; break }          // slot 1: the most relevant item
                 let i = Int(pool[p])
                 var gain = 0.0
-                if let cats = categories, !cats[i].isEmpty {
-                    let w = 1 / Double(cats[i].count)
-                    for g in cats[i] { gain += w * (shown[g] ?? 1) }
+                if let list = categories?.list(at: i), !list.isEmpty {
+                    let w = 1 / Double(list.count)
+                    for g in list { gain += w * (shown[g] ?? 1) }
                 }
                 let v = (1 - t) * relevance[p] + t * (gain / 2 + (1 - simSum[p] / listed) / 2)
                 if v > bestValue + 1e-12 { bestValue = v; best = p }
@@ -656,9 +663,9 @@ extension ItemModel {
             let bi = Int(pool[best])
             cap.add(bi)
             out.append((best, best != firstFree))
-            if let cats = categories, !cats[bi].isEmpty {
-                let w = 1 / Double(cats[bi].count)
-                for g in cats[bi] { shown[g] = (shown[g] ?? 1) * (1 - w) }
+            if let list = categories?.list(at: bi), !list.isEmpty {
+                let w = 1 / Double(list.count)
+                for g in list { shown[g] = (shown[g] ?? 1) * (1 - w) }
             }
             for p in 0..<m where !taken[p] { simSum[p] += similarity(Int(pool[p]), bi) }
         }

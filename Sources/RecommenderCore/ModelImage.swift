@@ -466,8 +466,20 @@ public struct CategoryLists: RandomAccessCollection, Sendable {
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { Swift.max(0, offsets.count - 1) }
+    /// Item i's list: a borrowed view, valid while these lists are (no reference counting).
     public subscript(i: Int) -> Column<Int32> {
         let a = Int(offsets[i]), b = Int(offsets[i + 1])
         return values.view(from: a, length: b - a)
+    }
+
+    /// Item i's list, nil when i is out of range.
+    @inline(__always) public func list(at i: Int) -> Column<Int32>? {
+        i >= 0 && i < count ? self[i] : nil
+    }
+
+    /// Jaccard similarity of two items' lists.
+    public func jaccard(_ a: Int, _ b: Int) -> Double {
+        guard a >= 0, b >= 0, a < count, b < count else { return 0 }
+        return RecommenderCore.jaccard(self[a], self[b])
     }
 }

@@ -132,11 +132,13 @@ public struct Column<Element>: RandomAccessCollection, @unchecked Sendable {
         return base.unsafelyUnwrapped[i]
     }
 
-    /// A sub-view of elements [from, from + length) sharing the owner.
+    /// A borrowed sub-view of elements [from, from + length): it does not keep the memory alive
+    /// (no reference counting on the hot paths that take one per item, e.g. category lists), so
+    /// it must not outlive the column it was taken from.
     public func view(from: Int, length: Int) -> Column<Element> {
         precondition(from >= 0 && length >= 0 && from <= count - length, "Column view out of range")
         guard length > 0, let b = base else { return Column() }
-        return Column(owner: owner, base: b + from, count: length)
+        return Column(owner: nil, base: b + from, count: length)
     }
 
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R {

@@ -86,12 +86,12 @@ enum SharedModels {
         guard let dir = directory else { throw SharedFallback(reason: "the data directory is not known") }
         let hash = ModelImage.nameHash(m.name)
         let file = dir + "/" + ModelImage.fileName(nameHash: hash, version: m.version)
-        if let p = try map(file, m.shape) { return p }
         let limit = rec_max_shared_model_size()
         guard let size = m.shape.layout()?.size else { throw SharedFallback(reason: "the image size overflows") }
         if limit >= 0 && size > limit {
             throw SharedFallback(reason: "the image of model \"\(m.name)\" (\(formatBytes(size))) is larger than recommender.max_shared_model_size (\(formatBytes(Int(limit))))")
         }
+        if let p = try map(file, m.shape) { return p }
         try ImageFiles.makeDirectory(dir)
         let lock = try lockModel(dir: dir, hash: hash)
         defer { ImageFiles.unlock(lock) }

@@ -205,6 +205,12 @@ if [ -n "${SHARED_MODEL_ITEMS:-}" ]; then
     items=$(q "SET client_min_messages = warning; SET recommender.max_training_memory = '16GB'; SELECT items FROM recommender.train('big')")
     echo "# big: $items items trained in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
     H=$(hash_of big)
+    # first call in a new connection (psql's \timing of the first recommend(); the library loads too)
+    first_call() { psql -X -q -tA -d "$DB" -c '\timing on' -c "SET recommender.shared_models = $1" \
+                        -c "SELECT count(*) FROM recommend(1, 10, 0, 'big')" | awk '/^Time:/ { t = $2 } END { print t }'; }
+    rm -f "$DIR/$H"-*.img
+    echo "# first recommend() in a new connection, $items items: image to build $(first_call on) ms; image exists $(first_call on) ms, $(first_call on) ms; private copy (shared_models off) $(first_call off) ms, $(first_call off) ms"
+    rm -f "$DIR/$H"-*.img
     for mode in on off; do
         start_session idle
         ip=$(ask idle "SELECT pg_backend_pid()")
