@@ -409,8 +409,8 @@ public final class ImageWriter {
         le64(UInt64(shape.similarityDims), &header); le64(UInt64(shape.contentDims), &header)
         le32(shape.hasCategories ? 1 : 0, &header); le32(maxAbs.bitPattern, &header)
         precondition(header.count == ModelImage.H.checksum)
-        var hs = Checksum(); header.withUnsafeBytes { hs.add($0) }
-        var ts = Checksum(); table.withUnsafeBytes { ts.add($0) }
+        var hs = Checksum(); hs.add(header[...])
+        var ts = Checksum(); ts.add(table[...])
         le64(hs.value ^ (ts.value &* 31), &header)
         header += [UInt8](repeating: 0, count: ModelImage.headerSize - header.count)
         try sink.write(table, at: ModelImage.headerSize)

@@ -294,14 +294,16 @@ public final class FileSink: ImageSink {
 
 /// The file operations of the image directory.
 public enum ImageFiles {
-    /// Creates a directory (and its parents) with mode 0700; succeeds when it exists.
-    public static func makeDirectory(_ path: String) throws {
-        var partial = ""
-        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
-            partial += "/" + part
-            if mkdir(partial, 0o700) != 0 && errno != EEXIST { throw FileError(errno, "mkdir", partial) }
+    /// Creates `base/sub...` (mode 0700) below an existing `base`; succeeds when it exists and
+    /// can be written.
+    public static func makeDirectory(_ sub: [String], under base: String) throws -> String {
+        var path = base
+        for part in sub {
+            path += "/" + part
+            if mkdir(path, 0o700) != 0 && errno != EEXIST { throw FileError(errno, "mkdir", path) }
         }
         guard access(path, W_OK | X_OK) == 0 else { throw FileError(errno, "access", path) }
+        return path
     }
 
     /// rename(2): atomic replacement inside one directory.

@@ -39,12 +39,17 @@ enum SharedModels {
     /// Reasons already announced in this backend (a NOTICE once each).
     static var noticed: Set<String> = []
 
-    /// The image directory of the current database.
-    static var directory: String? {
+    /// The data directory (absolute), nil when unknown.
+    static var dataDirectory: String? {
         guard let d = rec_data_directory() else { return nil }
         let dd = String(cString: d)
-        guard dd.hasPrefix("/") else { return nil }
-        return dd + "/pg_recommender/\(rec_database_id())"
+        return dd.hasPrefix("/") ? dd : nil
+    }
+    static var subdirectory: [String] { ["pg_recommender", "\(rec_database_id())"] }
+
+    /// The image directory of the current database.
+    static var directory: String? {
+        dataDirectory.map { $0 + "/" + subdirectory.joined(separator: "/") }
     }
 
     /// The image of a version, mapped (shared) or built in private memory; `privateBytes`
@@ -92,7 +97,7 @@ enum SharedModels {
             throw SharedFallback(reason: "the image of model \"\(m.name)\" (\(formatBytes(size))) is larger than recommender.max_shared_model_size (\(formatBytes(Int(limit))))")
         }
         if let p = try map(file, m.shape) { return p }
-        try ImageFiles.makeDirectory(dir)
+        _ = try ImageFiles.makeDirectory(subdirectory, under: dataDirectory ?? "/")
         let lock = try lockModel(dir: dir, hash: hash)
         defer { ImageFiles.unlock(lock) }
         // another backend may have built it while this one waited for the lock

@@ -110,8 +110,7 @@ final class ModelImageTests: XCTestCase {
 
     func testRoundTripThroughAFileMappedShared() throws {
         let m = try richModel()
-        let dir = "/tmp/recommender-image-test-\(getpid())"
-        try ImageFiles.makeDirectory(dir)
+        let dir = try ImageFiles.makeDirectory(["recommender-image-test-\(getpid())"], under: "/tmp")
         defer { for f in ImageFiles.list(dir) { ImageFiles.remove(dir + "/" + f) }; rmdir(dir) }
         let path = dir + "/" + ModelImage.fileName(nameHash: ModelImage.nameHash("m"), version: 42)
         let sink = try FileSink(creating: path + ".tmp")
