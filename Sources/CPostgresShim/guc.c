@@ -5,7 +5,13 @@
  *   recommender.max_training_memory  the peak a train() or update() may use (default 4GB)
  *   recommender.max_cache_memory     the models one backend may keep loaded (default 1GB)
  *
- * Both are PGC_SUSET: a limit that any role could raise for itself would protect nothing; a
+ *   recommender.shared_models        serve models from a read-only image file mapped by every
+ *                                    backend (default on; see SharedModels.swift)
+ *   recommender.max_shared_model_size  the largest image written (default -1: no limit)
+ *   recommender.verify_shared_models whether every backend checks the checksums of a whole image
+ *                                    when it maps it (default off)
+ *
+ * All are PGC_SUSET: a limit that any role could raise for itself would protect nothing; a
  * superuser sets them in postgresql.conf, per role or per database (ALTER ROLE ... SET), or per
  * session (SET).
  */
@@ -16,6 +22,7 @@
 #include <string.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "rec_shim.h"
@@ -24,6 +31,9 @@ void _PG_init(void);
 
 static int max_training_memory_kb = 4 * 1024 * 1024;   /* 4GB */
 static int max_cache_memory_kb = 1024 * 1024;          /* 1GB */
+static bool shared_models = true;
+static int max_shared_model_size_kb = -1;              /* no limit */
+static bool verify_shared_models = false;
 
 void
 _PG_init(void)
@@ -42,6 +52,27 @@ _PG_init(void)
                             1024 * 1024, 1024, INT_MAX,
                             PGC_SUSET, GUC_UNIT_KB,
                             NULL, NULL, NULL);
+    DefineCustomBoolVariable("recommender.shared_models",
+                             "Serve each model from one read-only image file that every backend maps.",
+                             "The image is built from the catalog tables under the data directory (pg_recommender/) on first use; off, or when it cannot be written, each backend loads a private copy bounded by recommender.max_cache_memory.",
+                             &shared_models,
+                             true,
+                             PGC_SUSET, 0,
+                             NULL, NULL, NULL);
+    DefineCustomIntVariable("recommender.max_shared_model_size",
+                            "The largest model image written under the data directory (-1: no limit).",
+                            "A model whose image would be larger is loaded privately by each backend (bounded by recommender.max_cache_memory).",
+                            &max_shared_model_size_kb,
+                            -1, -1, INT_MAX,
+                            PGC_SUSET, GUC_UNIT_KB,
+                            NULL, NULL, NULL);
+    DefineCustomBoolVariable("recommender.verify_shared_models",
+                             "Check the checksums of a whole model image when a backend maps it.",
+                             "Off: the header, the section table and every section that grows with the items are checked; on: the weight and vector payloads too, which reads every page of the image.",
+                             &verify_shared_models,
+                             false,
+                             PGC_SUSET, 0,
+                             NULL, NULL, NULL);
     MarkGUCPrefixReserved("recommender");
 }
 
@@ -55,6 +86,37 @@ int64_t
 rec_max_cache_memory(void)
 {
     return (int64_t) max_cache_memory_kb * 1024;
+}
+
+bool
+rec_shared_models(void)
+{
+    return shared_models;
+}
+
+int64_t
+rec_max_shared_model_size(void)
+{
+    return max_shared_model_size_kb < 0 ? -1 : (int64_t) max_shared_model_size_kb * 1024;
+}
+
+bool
+rec_verify_shared_models(void)
+{
+    return verify_shared_models;
+}
+
+/* The data directory (absolute) and the current database's oid: where model images live. */
+const char *
+rec_data_directory(void)
+{
+    return DataDir;
+}
+
+uint32_t
+rec_database_id(void)
+{
+    return (uint32_t) MyDatabaseId;
 }
 
 /*

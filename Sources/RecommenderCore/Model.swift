@@ -9,8 +9,8 @@ public struct ContentVectors: Sendable {
     /// Dimension of the vectors.
     public var dims: Int
     /// count x dims, row-major, L2-normalised; all zeros for an item without content.
-    public var vectors: [Float]
-    public var present: [Bool]
+    public var vectors: Column<Float>
+    public var present: Column<Bool>
     /// Maps cosine similarity into the units of the item-item weights (fitted at training:
     /// B_ij ~ beta * cos(v_i, v_j) over pairs of items the model knows).
     public var beta: Double
@@ -19,13 +19,30 @@ public struct ContentVectors: Sendable {
     /// model items purely collaborative. Items the model has not seen are scored by content.
     public var prior: Double
     /// Distinct users per item (0 for items the model has not seen).
-    public var users: [Int]
+    public var users: Column<Int>
     public init(dims: Int, vectors: [Float], present: [Bool], beta: Double, prior: Double, users: [Int]) {
+        self.init(dims: dims, vectors: Column(vectors), present: Column(present), beta: beta, prior: prior, users: Column(users))
+    }
+    /// Over storage that is already laid out (a model image).
+    public init(dims: Int, vectors: Column<Float>, present: Column<Bool>, beta: Double, prior: Double, users: Column<Int>) {
         self.dims = dims; self.vectors = vectors; self.present = present; self.beta = beta; self.prior = prior; self.users = users
+    }
+    /// Whether item i has a content vector.
+    @inline(__always) func has(_ i: Int) -> Bool { i >= 0 && i < present.count && present[i] }
+    /// Cosine of two items' content vectors (0 when either has none).
+    func cosine(_ a: Int, _ b: Int) -> Double {
+        guard has(a), has(b) else { return 0 }
+        let d = dims
+        var dot: Float = 0
+        let ba = a * d, bb = b * d
+        for t in 0..<d { dot += vectors[ba + t] * vectors[bb + t] }
+        return Double(dot)
     }
 }
 
 /// A trained item-item model, as loaded into a backend: immutable and shared by every call.
+/// The arrays that grow with the catalog are `Column`s: views of a model image mapped read-only
+/// and shared by every backend (ModelImage.swift), or heap copies for a model built in memory.
 /// Items 0..<cfCount are the items the collaborative model was trained on (they have weights);
 /// items cfCount..<count are catalog items without interactions at training, reachable through
 /// their content vectors only.
@@ -34,23 +51,23 @@ public final class ItemModel: @unchecked Sendable {
     public let cfCount: Int
     public let content: ContentVectors?
     public let version: Int64
-    public let itemIds: [Int64]
-    public let index: [Int64: Int32]
+    public let itemIds: Column<Int64>
+    public let index: ItemIndex
     /// Row-major n x n: row i holds the contributions of history item i to every target.
-    public let weights: [Float]
+    public let weights: Column<Float>
     /// Fallback ranking for users with no usable history (decayed popularity when timestamps
     /// exist, distinct users otherwise).
-    public let popularity: [Double]
+    public let popularity: Column<Double>
     /// Per item: sorted category ids (empty when the item has none); nil when the catalog has no
     /// categories, in which case `similarityVectors` are used for diversity.
-    public let categories: [[Int32]]?
+    public let categories: CategoryLists?
     public let similarityDims: Int
-    public let similarityVectors: [Float]
+    public let similarityVectors: Column<Float>
     public let weighting: Weighting
     /// How a user's summed weights become model values at serving (as at training).
     public let transform: ValueTransform
     /// Popularity order (most popular first), precomputed for the cold-start fallback.
-    public let popularOrder: [Int32]
+    public let popularOrder: Column<Int32>
     /// The largest |B_ij|, for bounding Float rounding errors.
     public let maxAbsWeight: Float
     /// Category names by category id (as stored at training), for the `category` rule.
@@ -99,21 +116,20 @@ public final class ItemModel: @unchecked Sendable {
         guard similarityDims >= 0, !simOverflow, similarityVectors.count == simCount else {
             throw RecError.internalError("model similarity vectors have the wrong size")
         }
-        var idx: [Int64: Int32] = [:]
-        idx.reserveCapacity(n)
-        for (i, id) in itemIds.enumerated() {
-            if idx.updateValue(Int32(i), forKey: id) != nil {
-                throw RecError.internalError("model lists item \(id) twice")
-            }
+        let ids = Column(itemIds)
+        guard let idx = ItemIndex(ids: ids) else {
+            var seen = Set<Int64>()
+            let twice = itemIds.first { !seen.insert($0).inserted } ?? 0
+            throw RecError.internalError("model lists item \(twice) twice")
         }
         self.version = version
-        self.itemIds = itemIds
+        self.itemIds = ids
         self.index = idx
-        self.weights = weights
-        self.popularity = popularity
-        self.categories = categories
+        self.weights = Column(weights)
+        self.popularity = Column(popularity)
+        self.categories = categories.map { CategoryLists($0) }
         self.similarityDims = similarityDims
-        self.similarityVectors = similarityVectors
+        self.similarityVectors = Column(similarityVectors)
         self.weighting = weighting
         self.transform = transform ?? ValueTransform(weighting)
         var m: Float = 0
@@ -129,18 +145,51 @@ public final class ItemModel: @unchecked Sendable {
             try interrupt()
         }
         self.maxAbsWeight = m
-        self.popularOrder = (0..<Int32(n)).sorted {
+        self.popularOrder = Column((0..<Int32(n)).sorted {
             let a = popularity[Int($0)], b = popularity[Int($1)]
             return a != b ? a > b : itemIds[Int($0)] < itemIds[Int($1)]
+        })
+    }
+
+    /// Over a model image (ModelImage.read validated every section and index); the small
+    /// per-model parameters come from the catalog.
+    public init(image p: ModelImage.Parts, weighting: Weighting, transform: ValueTransform, contentBeta: Double,
+                contentPrior: Double) throws {
+        guard contentBeta.isFinite, contentPrior.isFinite, contentPrior >= 0 else {
+            throw RecError.internalError("model content parameters are not finite")
+        }
+        version = p.shape.modelVersion
+        cfCount = p.shape.cfCount
+        itemIds = p.itemIds
+        index = p.index
+        weights = p.weights
+        popularity = p.popularity
+        categories = p.categories
+        similarityDims = p.shape.similarityDims
+        similarityVectors = p.similarity
+        self.weighting = weighting
+        self.transform = transform
+        maxAbsWeight = p.maxAbsWeight
+        popularOrder = p.popularOrder
+        content = p.shape.contentDims > 0
+            ? ContentVectors(dims: p.shape.contentDims, vectors: p.contentVectors, present: p.contentPresent,
+                             beta: contentBeta, prior: contentPrior, users: p.users)
+            : nil
+        if content == nil && cfCount != p.shape.count {
+            throw RecError.internalError("items without collaborative weights need content vectors")
         }
     }
+
+    /// Whether the big arrays live in a shared file mapping (not in this backend's memory).
+    public var isShared: Bool { weights.isShared || (weights.isEmpty && itemIds.isShared) }
 
     /// Similarity in [0, 1] of two items, for diversity: Jaccard of category sets when the
     /// catalog has categories, otherwise the cosine of the model-derived item vectors (clamped).
     public func similarity(_ a: Int, _ b: Int) -> Double {
         if a == b { return 1 }
-        if let cats = categories {
-            return jaccard(cats[a], cats[b])
+        // optional chaining borrows the stored lists: no copy (no reference counting) per call
+        if categories != nil {
+            return categories?.jaccard(a, b) ?? 0
         }
         let d = similarityDims
         guard d > 0 else { return 0 }
@@ -155,7 +204,8 @@ public final class ItemModel: @unchecked Sendable {
 }
 
 /// Jaccard similarity of two sorted id lists; two empty lists count as unrelated (0).
-public func jaccard(_ x: [Int32], _ y: [Int32]) -> Double {
+public func jaccard<A: RandomAccessCollection, B: RandomAccessCollection>(_ x: A, _ y: B) -> Double
+    where A.Element == Int32, B.Element == Int32, A.Index == Int, B.Index == Int {
     if x.isEmpty || y.isEmpty { return 0 }
     var i = 0, j = 0, inter = 0
     while i < x.count && j < y.count {
@@ -237,16 +287,16 @@ public struct RecommendOptions {
 /// several categories is blocked when any of them is full.
 struct CategoryCap {
     let limit: Int?
-    let categories: [[Int32]]?
+    let categories: CategoryLists?
     var counts: [Int32: Int] = [:]
     func allows(_ i: Int) -> Bool {
-        guard let l = limit, let c = categories, i >= 0, i < c.count else { return true }
-        for cat in c[i] where counts[cat, default: 0] >= l { return false }
+        guard let l = limit, let list = categories?.list(at: i) else { return true }
+        for cat in list where counts[cat, default: 0] >= l { return false }
         return true
     }
     mutating func add(_ i: Int) {
-        guard limit != nil, let c = categories, i >= 0, i < c.count else { return }
-        for cat in c[i] { counts[cat, default: 0] += 1 }
+        guard limit != nil, let list = categories?.list(at: i) else { return }
+        for cat in list { counts[cat, default: 0] += 1 }
     }
 }
 
@@ -372,19 +422,14 @@ extension ItemModel {
 
     /// The content blend of item j: 0 for purely collaborative scoring, 1 for content only.
     @inline(__always) func contentBlend(_ j: Int) -> Double {
-        guard let c = content, j >= 0, j < count, c.present[j] else { return 0 }
+        guard content?.has(j) == true, let prior = content?.prior else { return 0 }
         if j >= cfCount { return 1 }
-        return c.prior > 0 ? c.prior / (c.prior + Double(c.users[j])) : 0
+        return prior > 0 ? prior / (prior + Double(content?.users[j] ?? 0)) : 0
     }
 
     /// Cosine of two items' content vectors (0 when either has none).
     @inline(__always) func contentCosine(_ a: Int, _ b: Int) -> Double {
-        guard let c = content, a >= 0, b >= 0, a < count, b < count, c.present[a], c.present[b] else { return 0 }
-        let d = c.dims
-        var dot: Float = 0
-        let ba = a * d, bb = b * d
-        for t in 0..<d { dot += c.vectors[ba + t] * c.vectors[bb + t] }
-        return Double(dot)
+        content?.cosine(a, b) ?? 0
     }
 
     /// History item i's exact contribution to item j's score: collaborative x_i B_ij and content
@@ -606,9 +651,9 @@ extension ItemModel {
                 if out.isEmpty { best = p; break }          // slot 1: the most relevant item
                 let i = Int(pool[p])
                 var gain = 0.0
-                if let cats = categories, !cats[i].isEmpty {
-                    let w = 1 / Double(cats[i].count)
-                    for g in cats[i] { gain += w * (shown[g] ?? 1) }
+                if let list = categories?.list(at: i), !list.isEmpty {
+                    let w = 1 / Double(list.count)
+                    for g in list { gain += w * (shown[g] ?? 1) }
                 }
                 let v = (1 - t) * relevance[p] + t * (gain / 2 + (1 - simSum[p] / listed) / 2)
                 if v > bestValue + 1e-12 { bestValue = v; best = p }
@@ -618,9 +663,9 @@ extension ItemModel {
             let bi = Int(pool[best])
             cap.add(bi)
             out.append((best, best != firstFree))
-            if let cats = categories, !cats[bi].isEmpty {
-                let w = 1 / Double(cats[bi].count)
-                for g in cats[bi] { shown[g] = (shown[g] ?? 1) * (1 - w) }
+            if let list = categories?.list(at: bi), !list.isEmpty {
+                let w = 1 / Double(list.count)
+                for g in list { shown[g] = (shown[g] ?? 1) * (1 - w) }
             }
             for p in 0..<m where !taken[p] { simSum[p] += similarity(Int(pool[p]), bi) }
         }

@@ -195,9 +195,10 @@ enum Catalog {
         return loaded
     }
 
-    /// Loads a version from the catalog; `bytes` receives its size in memory. The size is checked
-    /// against recommender.max_cache_memory and MemAvailable, and room is made in the cache,
-    /// before anything that grows with the catalog is allocated.
+    /// Loads a version from the catalog; `bytes` receives its size in this backend's memory (about
+    /// nothing for a model served from a shared image). A private copy's size is checked against
+    /// recommender.max_cache_memory and MemAvailable, and room is made in the cache, before
+    /// anything that grows with the catalog is allocated.
     static func load(name: String, version: Int64, contentPrior: Double, bytes: inout Int) throws -> ItemModel {
         var n = 0, dims = 0
         var weighting = Weighting.log
@@ -206,6 +207,7 @@ enum Catalog {
         var total = 0, cdims = 0
         var beta = 0.0
         var sequenceWeight = 0.0
+        var stamp: Int64 = 0
         let meta = try Cursor("""
             SELECT items, params OPERATOR(pg_catalog.->>) 'weighting', (params OPERATOR(pg_catalog.->>) 'similarity_dims')::pg_catalog.int4,
                    (params OPERATOR(pg_catalog.->>) 'has_categories')::pg_catalog.bool,
@@ -214,7 +216,8 @@ enum Catalog {
                    COALESCE((params OPERATOR(pg_catalog.->>) 'catalog_items')::pg_catalog.int4, items),
                    COALESCE((params OPERATOR(pg_catalog.->>) 'content_dims')::pg_catalog.int4, 0),
                    COALESCE((params OPERATOR(pg_catalog.->>) 'content_beta')::pg_catalog.float8, 0),
-                   COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0)
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0),
+                   (pg_catalog.date_part('epoch', trained_at) OPERATOR(pg_catalog.*) 1000000::pg_catalog.float8)::pg_catalog.int8
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -230,6 +233,7 @@ enum Catalog {
             cdims = Int(try meta.int4(r, 7) ?? 0)
             beta = try meta.float8(r, 8) ?? 0
             sequenceWeight = try meta.float8(r, 9) ?? 0
+            stamp = try meta.int8(r, 10) ?? 0
         }
         try meta.close()
         guard found else {
@@ -243,55 +247,11 @@ enum Catalog {
         }
         let need = MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: cdims,
                                       categories: hasCategories)
-        try Memory.checkServing(need, model: name, items: n, checkAvailable: false)
-        ModelCache.makeRoom(for: name, bytes: need.value ?? Int.max, limit: Memory.cacheLimit)
-        try Memory.checkServing(need, model: name, items: n, checkAvailable: true)
-        bytes = need.value ?? 0
-        var ids = [Int64](repeating: 0, count: total)
-        var pop = [Double](repeating: 0, count: total)
-        var users = [Int](repeating: 0, count: total)
-        var weights = [Float](repeating: 0, count: n * n)
-        var sim = [Float](repeating: 0, count: total * dims)
-        var cvec = [Float](repeating: 0, count: total * cdims)
-        var cpresent = [Bool](repeating: false, count: total)
-        var cats: [[Int32]] = hasCategories ? [[Int32]](repeating: [], count: total) : []
-        var expected: Int32 = 0
-        let c = try Cursor("""
-            SELECT idx, item_id, popularity, pg_catalog.array_to_string(categories, ','), similarity, weights, users, content
-              FROM recommender.model_item WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
-             ORDER BY idx
-            """, [.text(name), .int8(version)])
-        defer { try? c.close() }
-        try c.forEachRow(batch: 64) { r in
-            let idx = try c.int4(r, 0) ?? -1
-            guard idx == expected, Int(idx) < total else {
-                throw RecError.internalError("model \"\(name)\" version \(version): item rows are incomplete")
-            }
-            let i = Int(idx)
-            ids[i] = try c.int8(r, 1) ?? 0
-            pop[i] = try c.float8(r, 2) ?? 0
-            if hasCategories, let s = try c.text(r, 3), !s.isEmpty {
-                cats[i] = s.split(separator: ",").compactMap { Int32($0) }.sorted()
-            }
-            if dims > 0 {
-                guard try c.floats(r, 4, into: &sim, at: i * dims, expected: dims) else {
-                    throw RecError.internalError("model \"\(name)\": similarity vector of item \(ids[i]) is damaged")
-                }
-            }
-            if i < n {
-                guard try c.floats(r, 5, into: &weights, at: i * n, expected: n) else {
-                    throw RecError.internalError("model \"\(name)\": weights of item \(ids[i]) are damaged")
-                }
-            }
-            users[i] = Int(try c.int4(r, 6) ?? 0)
-            if cdims > 0 {
-                cpresent[i] = try c.floats(r, 7, into: &cvec, at: i * cdims, expected: cdims)
-            }
-            expected += 1
-        }
-        guard Int(expected) == total else {
-            throw RecError.internalError("model \"\(name)\" version \(version) has \(expected) of \(total) item rows")
-        }
+        // the arrays come from the model's image, mapped and shared by every backend, or built in
+        // this backend's memory when images are not shared (SharedModels.swift)
+        let shape = ImageShape(modelVersion: version, stamp: stamp, nameHash: ModelImage.nameHash(name), cfCount: n, count: total,
+                               similarityDims: dims, contentDims: cdims, hasCategories: hasCategories)
+        let parts = try SharedModels.parts(VersionMeta(name: name, version: version, shape: shape, need: need), privateBytes: &bytes)
         var names: [String] = []
         if hasCategories {
             let cn = try Cursor("""
@@ -302,14 +262,9 @@ enum Catalog {
             try cn.forEachRow { r in names.append(try cn.text(r, 0) ?? "") }
             try cn.close()
         }
-        let model = try ItemModel(version: version, itemIds: ids, weights: weights, popularity: pop,
-                             categories: hasCategories ? cats : nil, similarityDims: dims, similarityVectors: sim,
-                             weighting: weighting,
-                             transform: ValueTransform(weighting, power: power, scale: scale),
-                             cfCount: n,
-                             content: cdims > 0 ? ContentVectors(dims: cdims, vectors: cvec, present: cpresent, beta: beta,
-                                                                 prior: contentPrior, users: users) : nil,
-                             interrupt: PG.interrupt)
+        let model = try ItemModel(image: parts, weighting: weighting,
+                                  transform: ValueTransform(weighting, power: power, scale: scale),
+                                  contentBeta: beta, contentPrior: contentPrior)
         model.categoryNames = names
         model.sequenceWeight = sequenceWeight
         return model

@@ -177,6 +177,7 @@ func serveExplain(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: Hi
 @_cdecl("rec_swift_reset_cache")
 public func rec_swift_reset_cache() {
     Backend.reset()
+    SharedModels.cleanupAll()
 }
 
 func formatNumber(_ x: Double) -> String {

@@ -631,21 +631,21 @@ final class ContentTests: XCTestCase {
         }
         XCTAssertNoThrow(try make(good))
         XCTAssertEqual(try make(good).cfCount, 3)
-        var c = good; c.vectors.removeLast()
+        var c = good; c.vectors = Column(Array(good.vectors.dropLast()))
         assertRecError("XX000", try make(c), "vectors one short")
-        c = good; c.vectors += [0, 0, 0, 0]
+        c = good; c.vectors = Column(Array(good.vectors) + [0, 0, 0, 0])
         assertRecError("XX000", try make(c), "vectors one row long")
-        c = good; c.present.removeLast()
+        c = good; c.present = Column(Array(good.present.dropLast()))
         assertRecError("XX000", try make(c), "present short")
-        c = good; c.users += [0]
+        c = good; c.users = Column(Array(good.users) + [0])
         assertRecError("XX000", try make(c), "users long")
         c = good; c.dims = 0; c.vectors = []
         assertRecError("XX000", try make(c), "dims 0")
         c = good; c.dims = 2
         assertRecError("XX000", try make(c), "dims disagree with vectors")
-        c = good; c.vectors[7] = .nan
+        c = good; var v = Array(good.vectors); v[7] = .nan; c.vectors = Column(v)
         assertRecError("XX000", try make(c), "NaN in vectors")
-        c = good; c.vectors[19] = -.infinity
+        c = good; v = Array(good.vectors); v[19] = -.infinity; c.vectors = Column(v)
         assertRecError("XX000", try make(c), "-inf in vectors")
         c = good; c.beta = .infinity
         assertRecError("XX000", try make(c), "infinite beta")

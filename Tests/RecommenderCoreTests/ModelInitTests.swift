@@ -13,7 +13,7 @@ final class ModelInitTests: XCTestCase {
         let m = try build(categories: [[1], []], dims: 2, vectors: [1, 0, 0, 1])
         XCTAssertEqual(m.count, 2)
         XCTAssertEqual(m.version, 3)
-        XCTAssertEqual(m.index, [1: 0, 2: 1])
+        XCTAssertEqual(m.index[1], 0); XCTAssertEqual(m.index[2], 1); XCTAssertNil(m.index[3])
         XCTAssertEqual(m.popularOrder, [1, 0])
         XCTAssertEqual(m.weighting, .sum)
         let empty = try build(ids: [], weights: [], popularity: [])

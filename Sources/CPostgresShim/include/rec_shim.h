@@ -92,6 +92,13 @@ int64_t rec_max_cache_memory(void);
 /* MemAvailable of /proc/meminfo and this process's VmHWM, in bytes; -1 when unknown. */
 int64_t rec_memory_available(void);
 int64_t rec_memory_peak(void);
+/* recommender.shared_models, recommender.max_shared_model_size (bytes, -1: no limit) and
+ * recommender.verify_shared_models; the data directory and MyDatabaseId (no PostgreSQL call). */
+bool rec_shared_models(void);
+int64_t rec_max_shared_model_size(void);
+bool rec_verify_shared_models(void);
+const char *rec_data_directory(void);
+uint32_t rec_database_id(void);
 
 /* --- the Swift side (implemented with @_cdecl in RecommenderGlue) --- */
 /* The shop's rules for one recommend() call. */

@@ -29,6 +29,9 @@ CREATE ROLE mem_user;
 SET ROLE mem_user;
 SET recommender.max_training_memory = '100GB';
 SET recommender.max_cache_memory = '100GB';
+SET recommender.shared_models = off;
+SET recommender.max_shared_model_size = '1GB';
+SET recommender.verify_shared_models = on;
 RESET ROLE;
 DROP ROLE mem_user;
 -- a model that would not fit the cache is refused at training (a model that trains also serves)
@@ -37,7 +40,9 @@ SELECT * FROM recommender.train('mem');
 RESET recommender.max_cache_memory;
 SELECT version = :v1 AS same_version FROM recommender.model WHERE name = 'mem';
 
--- 2. the per-backend cache: its bytes, least recently used models evicted under the bound
+-- 2. the per-backend cache of private copies (models not served from a shared image): their
+--    bytes, least recently used models evicted under the bound
+SET recommender.shared_models = off;
 SELECT recommender.reset_cache();
 SELECT count(*) FROM recommend(42, 10, 0, 'mem');
 SELECT count(*) FROM recommend(42, 10, 0, 'mem2');
@@ -65,6 +70,25 @@ SELECT pg_sleep(1.1);
 SELECT count(*) FROM recommend(42, 10, 0, 'mem');
 SELECT model, version = (SELECT version FROM recommender.model WHERE name = 'mem') AS current FROM recommender.cache_status();
 SELECT version AS v2 FROM recommender.model WHERE name = 'mem' \gset
+-- 3. served from the shared image (the default): no private bytes, so recommender.max_cache_memory
+--    does not refuse it; the same lists as the private copy
+SELECT string_agg(item_id::text, ',' ORDER BY rank) AS private_list FROM recommend(42, 10, 0.3, 'mem') \gset
+RESET recommender.shared_models;
+SELECT recommender.reset_cache();
+SET recommender.max_cache_memory = '2MB';
+SELECT string_agg(item_id::text, ',' ORDER BY rank) = :'private_list' AS same_list FROM recommend(42, 10, 0.3, 'mem');
+SELECT model, bytes FROM recommender.cache_status();
+RESET recommender.max_cache_memory;
+-- a model image larger than recommender.max_shared_model_size: a private copy, with a NOTICE once
+SELECT recommender.reset_cache();
+SET recommender.max_shared_model_size = '64kB';
+SET client_min_messages = notice;
+SELECT string_agg(item_id::text, ',' ORDER BY rank) = :'private_list' AS same_list FROM recommend(42, 10, 0.3, 'mem');
+SELECT count(*) FROM recommend(43, 10, 0.3, 'mem');
+SET client_min_messages = warning;
+SELECT model, bytes > 0 AS private FROM recommender.cache_status();
+RESET recommender.max_shared_model_size;
+SELECT recommender.reset_cache();
 
 -- 4. a training that would store a model that cannot serve fails, and the previous version serves
 UPDATE shop.mem_events SET w = 1e300 WHERE customer_id = 42;

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# One read-only copy of a model per server (issue 7, part 2): several sessions serving one model
+# map one image file under $PGDATA/pg_recommender/<database oid>/ (their private memory measured
+# against an idle backend and against a session with recommender.shared_models = off); a new
+# version trained while they serve (they switch, the old file goes); a damaged and a missing image
+# rebuilt (same lists); a stale temporary file never used and removed by reset_cache(); the
+# fallback when the directory is not writable (a NOTICE, same lists, no error); a hot standby
+# building and serving its own image, and its own image of a version replayed from the primary.
+# Usage: bash Tests/scenarios/shared_model.sh TMPDIR (PGHOST, PGPORT, PGUSER, PG_BIN, ROOT set),
+# or alone: scripts/scenario.sh shared_model. SHARED_MODEL_ITEMS=N (optional) also measures the
+# memory of 1 and SHARED_MODEL_SESSIONS (default 20) serving sessions on a synthetic shop of N
+# products, shared and private (slow: it trains an N-item model).
+set -uo pipefail
+TMP="$1"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+export PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+source "$HERE/../../scripts/lib.sh"
+set +e
+DB=recommender_regress
+pass=0; fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "not ok - $1"; fail=$((fail + 1)); }
+q() { psql -X -q -tA -d "$DB" -c "$1" 2>&1; }
+runas=()
+if [ "$(id -u)" = "0" ]; then runas=(runuser -u postgres --); fi
+
+DATA=$(q "SHOW data_directory")
+OID=$(q "SELECT oid FROM pg_database WHERE datname = current_database()")
+DIR="$DATA/pg_recommender/$OID"
+hash_of() { python3 -c "
+h = 0xcbf29ce484222325
+for b in '$1'.encode(): h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+print('%016x' % h)"; }
+H=$(hash_of shm)
+images() { (cd "$DIR" 2>/dev/null && ls -1 | grep "^$H" | grep -v '\.lock$' | sort | tr '\n' ' '); }
+
+# --- sessions kept open (fifo in, file out) ---
+declare -A SFD SPID
+start_session() {   # start_session NAME [psql args]
+    local k="$1"; shift
+    rm -f "$TMP/shm_in_$k"; mkfifo "$TMP/shm_in_$k"; : >"$TMP/shm_out_$k"
+    psql -X -q -tA "$@" -d "$DB" <"$TMP/shm_in_$k" >>"$TMP/shm_out_$k" 2>&1 &
+    SPID[$k]=$!
+    local fd; exec {fd}>"$TMP/shm_in_$k"; SFD[$k]=$fd
+}
+ask() {   # ask NAME SQL: the session's output for SQL, one line
+    local k="$1" marker="END-OF-REPLY-$RANDOM$RANDOM"
+    : >"$TMP/shm_out_$k"
+    printf '%s;\nSELECT %s;\n' "$2" "'$marker'" >&"${SFD[$k]}"
+    for _ in $(seq 1 1200); do
+        grep -q "^$marker\$" "$TMP/shm_out_$k" && break
+        sleep 0.05
+    done
+    sed "/^$marker\$/,\$d" "$TMP/shm_out_$k" | tr '\n' ' ' | sed 's/ $//'
+}
+end_session() { local k="$1"; echo '\q' >&"${SFD[$k]}"; exec {SFD[$k]}>&-; wait "${SPID[$k]}" 2>/dev/null; }
+kb() { awk -v f="$2:" '$1 == f { print $2 }' "$3" 2>/dev/null | head -1; }   # kb PID FIELD FILE
+mem_of() {   # mem_of PID: RssAnon, RssFile, Private_Dirty (smaps_rollup) and the image mapping's Rss, in kB
+    local p="$1" img
+    img=$(awk -v h="$H" 'index($0, "pg_recommender") && index($0, h) { found = 1; next } found && /^Rss:/ { print $2; exit }' "/proc/$p/smaps" 2>/dev/null)
+    echo "anon=$(kb "$p" RssAnon "/proc/$p/status") file=$(kb "$p" RssFile "/proc/$p/status") private_dirty=$(kb "$p" Private_Dirty "/proc/$p/smaps_rollup") image_rss=${img:-0}"
+}
+
+lists_sql() { echo "SELECT string_agg(u || ':' || r.item_id || ':' || round(r.score::numeric, 9), ',' ORDER BY u, r.rank)
+                    FROM generate_series(1, 40) u CROSS JOIN LATERAL recommend(u, 8, 0.3, '$1') r;"; }
+
+q "SET client_min_messages = warning;
+   SELECT recommender.register('shm', 'shop.events', 'customer_id', 'product_id',
+            event_column => 'event_type', event_weights => '{\"view\": 1, \"cart\": 3, \"purchase\": 5}',
+            items => 'shop.products', item_id_column => 'product_id', category_column => 'category', title_column => 'title');
+   SELECT 1 FROM recommender.configure('shm', lambda => 300);" >/dev/null
+v1=$(q "SET client_min_messages = warning; SELECT version FROM recommender.train('shm')")
+
+# 1. several sessions serving one model share one file
+start_session idle
+idle_pid=$(ask idle "SELECT pg_backend_pid()")
+ask idle "SELECT 1" >/dev/null
+for k in 1 2 3 4; do start_session "s$k"; done
+ref=$(q "$(lists_sql shm)")
+same=0
+for k in 1 2 3 4; do [ "$(ask "s$k" "$(lists_sql shm)")" = "$ref" ] && same=$((same + 1)); done
+[ -n "$ref" ] && [ "$same" = 4 ] && ok "4 sessions serve model shm (version $v1) with the lists of a fresh session" || bad "4 sessions' lists ($same of 4 equal)"
+[ "$(images)" = "$H-$v1.img " ] && ok "one image file: $(images)" || bad "image files after serving: '$(images)' in $DIR"
+mapped=0
+for k in 1 2 3 4; do
+    p=$(ask "s$k" "SELECT pg_backend_pid()")
+    grep -q "pg_recommender/$OID/$H-$v1.img" "/proc/$p/maps" && mapped=$((mapped + 1))
+    priv=$(awk -v h="$H" 'index($0, "pg_recommender") && index($0, h) { found = 1; next } found && /^Private_Dirty:/ { print $2; exit }' "/proc/$p/smaps")
+    [ "${priv:-x}" = "0" ] || bad "session s$k has ${priv:-?} kB of private dirty pages in the image mapping"
+    echo "# s$k (pid $p) serving: $(mem_of "$p")"
+done
+echo "# idle backend (pid $idle_pid): $(mem_of "$idle_pid")"
+[ "$mapped" = 4 ] && ok "the 4 serving backends map the same file read-only, no private dirty pages in it" || bad "$mapped of 4 backends map the image"
+bytes=$(ask s1 "SELECT bytes FROM recommender.cache_status() WHERE model = 'shm'")
+[ "$bytes" = "0" ] && ok "cache_status() counts no private bytes for the mapped model" || bad "cache_status() bytes of the mapped model: '$bytes'"
+# the same model private: recommender.shared_models = off
+start_session priv
+ask priv "SET recommender.shared_models = off" >/dev/null
+[ "$(ask priv "$(lists_sql shm)")" = "$ref" ] && ok "recommender.shared_models = off: the same lists from a private copy" || bad "private copy lists"
+pp=$(ask priv "SELECT pg_backend_pid()")
+pbytes=$(ask priv "SELECT bytes FROM recommender.cache_status() WHERE model = 'shm'")
+grep -q "pg_recommender" "/proc/$pp/maps" && bad "the private session maps an image" || ok "the private session maps no image; cache_status() bytes: $pbytes"
+echo "# private session (pid $pp): $(mem_of "$pp")"
+end_session priv
+
+# 2. a new version trained while the sessions serve
+q "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('shm', lambda => 40)" >/dev/null
+v2=$(q "SET client_min_messages = warning; SELECT version FROM recommender.train('shm')")
+ref2=$(q "$(lists_sql shm)")
+[ "$ref2" != "$ref" ] || bad "the new version gives the same lists as the old one (the test cannot tell them apart)"
+same=0
+for k in 1 2 3 4; do [ "$(ask "s$k" "$(lists_sql shm)")" = "$ref2" ] && same=$((same + 1)); done
+[ "$same" = 4 ] && ok "the 4 sessions switch to version $v2" || bad "$same of 4 sessions serve the new version"
+[ "$(images)" = "$H-$v2.img " ] && ok "the old version's file is removed: $(images)" || bad "image files after the new version: '$(images)'"
+p=$(ask s1 "SELECT pg_backend_pid()")
+grep -q "$H-$v1.img" "/proc/$p/maps" && bad "s1 still maps the old version" || ok "s1 no longer maps the old version"
+
+# 3. a damaged image (a flipped byte in the header, then one in the id index) and a missing one
+img="$DIR/$H-$v2.img"
+ino=$(stat -c %i "$img")
+python3 -c "
+import sys; f = open('$img', 'r+b'); f.seek(70); b = f.read(1); f.seek(70); f.write(bytes([b[0] ^ 0x40])); f.close()"
+[ "$(q "$(lists_sql shm)")" = "$ref2" ] && ok "a damaged header: a new session gives the same lists" || bad "lists after a damaged header"
+[ "$(stat -c %i "$img")" != "$ino" ] && ok "the damaged image was rebuilt (a new file)" || bad "the damaged image was not replaced"
+python3 - "$img" <<'EOF'
+import struct, sys
+f = open(sys.argv[1], 'r+b'); data = f.read()
+n = struct.unpack_from('<I', data, 28)[0]
+for k in range(n):
+    kind, size, off, cnt, _ = struct.unpack_from('<IIQQQ', data, 256 + 32 * k)
+    if kind == 4 and cnt > 1:        # the sorted ids of the index
+        f.seek(off + 8 * (cnt // 2)); f.write(b'\x01\x02\x03\x04\x05\x06\x07\x08')
+f.close()
+EOF
+ino=$(stat -c %i "$img")
+[ "$(q "$(lists_sql shm)")" = "$ref2" ] && [ "$(stat -c %i "$img")" != "$ino" ] && ok "a damaged id index: rebuilt, same lists" || bad "a damaged id index"
+rm -f "$img"
+[ "$(q "$(lists_sql shm)")" = "$ref2" ] && [ -f "$img" ] && ok "a missing image: rebuilt, same lists" || bad "a missing image"
+
+# 4. a temporary file of a crashed builder is never used and goes with reset_cache()
+tmpf="$DIR/$H-$v2.img.tmp.999999"
+head -c 1000 "$img" >"$tmpf"; chown --reference="$img" "$tmpf" 2>/dev/null
+rm -f "$img"
+[ "$(q "$(lists_sql shm)")" = "$ref2" ] && [ -f "$img" ] && [ ! -f "$tmpf" ] && ok "a leftover temporary file: not used, removed by the next build" \
+    || bad "leftover temporary file ($(images))"
+head -c 1000 "$img" >"$tmpf"; chown --reference="$img" "$tmpf" 2>/dev/null
+q "SELECT recommender.reset_cache()" >/dev/null
+[ ! -f "$tmpf" ] && [ -f "$img" ] && ok "recommender.reset_cache() removes a stale temporary file, keeps the image" || bad "reset_cache() cleanup ($(images))"
+
+# 5. the directory cannot be written: private copies, a NOTICE, no error
+rm -f "$img"
+chmod 0500 "$DIR"
+out=$(psql -X -q -tA -d "$DB" -c "$(lists_sql shm)" -c "$(lists_sql shm)" -c "SELECT 'bytes=' || bytes FROM recommender.cache_status() WHERE model = 'shm'" 2>&1)
+chmod 0700 "$DIR"
+notices=$(grep -c "NOTICE:  recommender: model images are not shared" <<<"$out")
+lists_out=$(grep -v "NOTICE" <<<"$out" | head -1)
+if [ "$lists_out" = "$ref2" ] && [ "$notices" = 1 ] && grep -q "bytes=[1-9]" <<<"$out" && [ ! -f "$img" ] && ! grep -qE "ERROR|WARNING" <<<"$out"; then
+    ok "an unwritable directory: the same lists from a private copy, one NOTICE, no error"
+else
+    bad "unwritable directory: notices $notices, $(grep -E 'NOTICE|ERROR|WARNING|bytes' <<<"$out" | head -3)"
+fi
+echo "# $(grep NOTICE <<<"$out" | head -1)"
+
+# 6. a hot standby builds and serves its own image
+SDIR="$TMP/shm_standby"; SPORT="$(free_port)"
+qs() { psql -X -q -tA -h 127.0.0.1 -p "$SPORT" -d "$DB" -c "$1" 2>&1; }
+rm -rf "$SDIR"; mkdir -p "$SDIR"
+[ "${#runas[@]}" -gt 0 ] && chown postgres:postgres "$SDIR" && chmod 700 "$SDIR"
+if "${runas[@]}" "$PG_BIN/pg_basebackup" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -D "$SDIR/data" -R -X stream -c fast -N >"$TMP/shm_basebackup.log" 2>&1; then
+    settings=""
+    for s in max_connections max_worker_processes max_wal_senders max_prepared_transactions max_locks_per_transaction; do
+        settings="$settings -c $s=$(q "SHOW $s")"
+    done
+    rm -rf "$SDIR/data/pg_recommender"       # the base backup copied the primary's images: start without
+    trap 'stop_cluster "$SDIR"' EXIT
+    start_cluster "$SDIR" "$SPORT" "-c shared_buffers=64MB -c hot_standby=on $settings" 2>/dev/null
+    SDIRI="$SDIR/data/pg_recommender/$OID"
+    s_lists=$(qs "$(lists_sql shm)")
+    [ "$(qs "SELECT pg_is_in_recovery()")" = "t" ] && [ "$s_lists" = "$ref2" ] && [ -f "$SDIRI/$H-$v2.img" ] \
+        && ok "the standby builds its own image and serves the primary's lists" || bad "standby image: '$(ls "$SDIRI" 2>&1 | tr '\n' ' ')'"
+    q "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('shm', lambda => 300)" >/dev/null
+    v3=$(q "SET client_min_messages = warning; SELECT version FROM recommender.train('shm')")
+    lsn=$(q "SELECT pg_current_wal_lsn()")
+    for _ in $(seq 1 300); do [ "$(qs "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = "t" ] && break; sleep 0.1; done
+    [ "$(qs "$(lists_sql shm)")" = "$(q "$(lists_sql shm)")" ] && [ -f "$SDIRI/$H-$v3.img" ] && [ ! -f "$SDIRI/$H-$v2.img" ] \
+        && ok "a version replayed on the standby: its image built there, the old one removed" || bad "standby after a new version: '$(ls "$SDIRI" | tr '\n' ' ')'"
+    grep -E "terminated by signal|was terminated" "$SDIR/server.log" && bad "a standby backend died"
+    stop_cluster "$SDIR"; trap - EXIT; rm -rf "$SDIR"
+else
+    bad "pg_basebackup: $(tail -3 "$TMP/shm_basebackup.log")"
+fi
+
+for k in idle s1 s2 s3 s4; do end_session "$k"; done
+
+# 7. (optional) memory at a bigger catalog: 1 and N sessions, shared and private
+if [ -n "${SHARED_MODEL_ITEMS:-}" ]; then
+    N="$SHARED_MODEL_ITEMS"; S="${SHARED_MODEL_SESSIONS:-20}"
+    q "SET client_min_messages = warning; DROP SCHEMA IF EXISTS big CASCADE;
+       SELECT recommender.create_sample_shop('big', $((N * 2)), $N);
+       SELECT recommender.register('big', 'big.events', 'customer_id', 'product_id', event_column => 'event_type',
+                event_weights => '{\"view\": 1, \"cart\": 3, \"purchase\": 5}', items => 'big.products',
+                item_id_column => 'product_id', category_column => 'category');
+       SELECT recommender.configure('big', max_items => $N);" >/dev/null
+    t0=$(date +%s.%N)
+    items=$(q "SET client_min_messages = warning; SET recommender.max_training_memory = '16GB'; SELECT items FROM recommender.train('big')")
+    echo "# big: $items items trained in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
+    H=$(hash_of big)
+    # first call in a new connection (psql's \timing of the first recommend(); the library loads too)
+    first_call() { psql -X -q -tA -d "$DB" -c '\timing on' -c "SET recommender.shared_models = $1" \
+                        -c "SELECT count(*) FROM recommend(1, 10, 0, 'big')" | awk '/^Time:/ { t = $2 } END { print t }'; }
+    rm -f "$DIR/$H"-*.img
+    echo "# first recommend() in a new connection, $items items: image to build $(first_call on) ms; image exists $(first_call on) ms, $(first_call on) ms; private copy (shared_models off) $(first_call off) ms, $(first_call off) ms"
+    rm -f "$DIR/$H"-*.img
+    for mode in on off; do
+        start_session idle
+        ip=$(ask idle "SELECT pg_backend_pid()")
+        for k in $(seq 1 "$S"); do start_session "b$k"; ask "b$k" "SET recommender.shared_models = $mode; SET recommender.max_cache_memory = '8GB'" >/dev/null; done
+        t0=$(date +%s.%N)
+        ask b1 "SELECT count(*) FROM recommend(1, 10, 0, 'big')" >/dev/null
+        first=$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")
+        t0=$(date +%s.%N)
+        ask b2 "SELECT count(*) FROM recommend(2, 10, 0, 'big')" >/dev/null
+        second=$(python3 -c "print(round($(date +%s.%N) - $t0, 3))")
+        echo "# shared_models=$mode: first call in a new connection $first s; in the next connection $second s ($(images))"
+        one=$(mem_of "$(ask b1 "SELECT pg_backend_pid()")")
+        for k in $(seq 3 "$S"); do ask "b$k" "SELECT count(*) FROM recommend($k, 10, 0, 'big')" >/dev/null; done
+        tot_anon=0; tot_pd=0
+        for k in $(seq 1 "$S"); do
+            p=$(ask "b$k" "SELECT pg_backend_pid()")
+            a=$(kb "$p" RssAnon "/proc/$p/status"); d=$(kb "$p" Private_Dirty "/proc/$p/smaps_rollup")
+            tot_anon=$((tot_anon + a)); tot_pd=$((tot_pd + d))
+        done
+        echo "# shared_models=$mode, $items items: idle backend $(mem_of "$ip"); one serving backend $one; $S serving backends: RssAnon total $((tot_anon / 1024)) MB, Private_Dirty total $((tot_pd / 1024)) MB; free: $(free -m | awk '/Mem:/ { print $3 " MB used" }')"
+        for k in $(seq 1 "$S"); do end_session "b$k"; done
+        end_session idle
+        [ "$mode" = on ] && rm -f "$DIR/$H"-*.img
+    done
+    q "SET client_min_messages = warning; SELECT recommender.drop('big'); DROP SCHEMA big CASCADE" >/dev/null
+fi
+
+q "SELECT recommender.drop('shm')" >/dev/null
+echo "shared_model: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
