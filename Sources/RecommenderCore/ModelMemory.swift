@@ -267,6 +267,8 @@ public final class FileSink: ImageSink {
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileError(errno, "create", path) }
     }
+    /// Over an open descriptor (tests: /dev/full for a full disk).
+    init(path: String, descriptor: Int32) { self.path = path; fd = descriptor }
     deinit { if fd >= 0 { close(fd) } }
 
     public func write(_ raw: UnsafeRawBufferPointer, at offset: Int) throws {

@@ -130,6 +130,21 @@ final class ModelImageTests: XCTestCase {
         XCTAssertThrowsError(try FileSink(creating: path))
     }
 
+    /// A full disk: the write fails with a FileError the glue recognises (it then removes the
+    /// temporary file and loads the model privately), nothing traps.
+    func testFullDiskIsAFileError() throws {
+        let m = try richModel()
+        let fd = open("/dev/full", O_WRONLY)
+        guard fd >= 0 else { throw XCTSkip("no /dev/full") }
+        let sink = FileSink(path: "/dev/full", descriptor: fd)
+        do {
+            _ = try write(m, to: sink)
+            XCTFail("writing to /dev/full succeeded")
+        } catch let e as FileError {
+            XCTAssertTrue(e.isDiskFull, "\(e)")
+        }
+    }
+
     func testEmptyAndContentFreeModels() throws {
         let m = try makeModel(ids: [3, 1, 2], rows: [[0, 1, 2], [3, 0, 1], [2, 2, 0]], popularity: [1, 3, 2])
         let back = try reopen(try image(m), like: m)

@@ -137,6 +137,17 @@ ino=$(stat -c %i "$img")
 rm -f "$img"
 [ "$(q "$(lists_sql shm)")" = "$ref2" ] && [ -f "$img" ] && ok "a missing image: rebuilt, same lists" || bad "a missing image"
 
+# 3b. four new sessions wanting the missing image at the same time: one builds it (the others wait
+#     for its lock and map it), no temporary file stays, every list is the same
+rm -f "$img"
+race=()
+for k in 1 2 3 4; do q "$(lists_sql shm)" >"$TMP/shm_race_$k" & race+=($!); done
+wait "${race[@]}"
+race_same=0
+for k in 1 2 3 4; do [ "$(cat "$TMP/shm_race_$k")" = "$ref2" ] && race_same=$((race_same + 1)); done
+[ "$race_same" = 4 ] && [ "$(images)" = "$H-$v2.img " ] && ok "4 sessions building the same image at once: one file, same lists" \
+    || bad "concurrent builders: $race_same of 4 lists equal, files '$(images)'"
+
 # 4. a temporary file of a crashed builder is never used and goes with reset_cache()
 tmpf="$DIR/$H-$v2.img.tmp.999999"
 head -c 1000 "$img" >"$tmpf"; chown --reference="$img" "$tmpf" 2>/dev/null
