@@ -53,6 +53,8 @@ public final class ItemModel: @unchecked Sendable {
     public let version: Int64
     public let itemIds: Column<Int64>
     public let index: ItemIndex
+    /// The item keys when the item ids are text or uuid keys (surrogate ids), from the image.
+    public private(set) var keys: ImageKeys? = nil
     /// Row-major n x n: row i holds the contributions of history item i to every target.
     public let weights: Column<Float>
     /// Fallback ranking for users with no usable history (decayed popularity when timestamps
@@ -162,6 +164,7 @@ public final class ItemModel: @unchecked Sendable {
         cfCount = p.shape.cfCount
         itemIds = p.itemIds
         index = p.index
+        keys = p.keys
         weights = p.weights
         popularity = p.popularity
         categories = p.categories

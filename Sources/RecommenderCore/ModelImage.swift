@@ -45,13 +45,16 @@ public enum ImageSection: UInt32, CaseIterable {
     case contentVectors = 10  // Float x count x contentDims
     case contentPresent = 11  // UInt8 x count (0/1)
     case users = 12           // Int64 x count
-    // reserved: 13-15 sparse rows (row offsets, columns, values); 16-17 item keys (offsets, bytes)
+    // reserved: 13-15 sparse rows (row offsets, columns, values)
+    case keyOffsets = 16      // Int64 x (count + 1): item keys (text/uuid ids), see ImageKeys.swift
+    case keyBytes = 17        // UInt8 x keyOffsets[count]: the keys' UTF-8 bytes
+    case keyOrder = 18        // Int32 x count: item indices sorted by key bytes
 
     var elementSize: Int {
         switch self {
-        case .itemIds, .indexIds, .categoryOffsets, .users, .popularity: return 8
-        case .popularOrder, .indexPositions, .categoryValues, .denseWeights, .similarity, .contentVectors: return 4
-        case .contentPresent: return 1
+        case .itemIds, .indexIds, .categoryOffsets, .users, .popularity, .keyOffsets: return 8
+        case .popularOrder, .indexPositions, .categoryValues, .denseWeights, .similarity, .contentVectors, .keyOrder: return 4
+        case .contentPresent, .keyBytes: return 1
         }
     }
     /// Sections whose size grows with items x items or items x dims: checksummed only in full mode.
@@ -70,41 +73,50 @@ public struct ImageShape: Equatable, Sendable {
     public var similarityDims: Int
     public var contentDims: Int
     public var hasCategories: Bool
+    /// The item ids are keys (text or uuid): the image has the key sections.
+    public var keys: KeyKind
     public init(modelVersion: Int64, stamp: Int64, nameHash: UInt64, cfCount: Int, count: Int,
-                similarityDims: Int, contentDims: Int, hasCategories: Bool) {
+                similarityDims: Int, contentDims: Int, hasCategories: Bool, keys: KeyKind = .none) {
         self.modelVersion = modelVersion; self.stamp = stamp; self.nameHash = nameHash; self.cfCount = cfCount
         self.count = count; self.similarityDims = similarityDims; self.contentDims = contentDims
-        self.hasCategories = hasCategories
+        self.hasCategories = hasCategories; self.keys = keys
     }
 
-    /// The sections this shape has, in file order (category values last: their count is only
-    /// known once every item was written).
+    /// How the items are identified: integer ids only, or text or uuid keys (surrogate ids).
+    public enum KeyKind: UInt32, Sendable { case none = 0, text = 1, uuid = 2 }
+
+    /// The sections this shape has, in file order (category values and key bytes last: their
+    /// counts are only known once every item was written).
     var sections: [ImageSection] {
         var s: [ImageSection] = [.itemIds, .popularity, .popularOrder, .indexIds, .indexPositions, .denseWeights]
         if similarityDims > 0 { s.append(.similarity) }
         if contentDims > 0 { s += [.contentVectors, .contentPresent] }
         s.append(.users)
+        if keys != .none { s += [.keyOffsets, .keyOrder] }
         if hasCategories { s += [.categoryOffsets, .categoryValues] }
+        if keys != .none { s.append(.keyBytes) }
         return s
     }
 
     func elements(_ s: ImageSection) -> Int? {
         switch s {
-        case .itemIds, .popularity, .popularOrder, .indexIds, .indexPositions, .contentPresent, .users: return count
+        case .itemIds, .popularity, .popularOrder, .indexIds, .indexPositions, .contentPresent, .users, .keyOrder: return count
         case .denseWeights: return mul(cfCount, cfCount)
         case .similarity: return mul(count, similarityDims)
         case .contentVectors: return mul(count, contentDims)
-        case .categoryOffsets: return count + 1
-        case .categoryValues: return nil
+        case .categoryOffsets, .keyOffsets: return count + 1
+        case .categoryValues, .keyBytes: return nil
         }
     }
 
-    /// Section offsets and the file size, given the number of category values (nil on overflow).
-    public func layout(categoryValues: Int = 0) -> (offsets: [ImageSection: Int], size: Int)? {
+    /// Section offsets and the file size, given the number of category values and of key bytes
+    /// (nil on overflow).
+    public func layout(categoryValues: Int = 0, keyBytes: Int = 0) -> (offsets: [ImageSection: Int], size: Int)? {
         var off = ModelImage.headerSize + sections.count * ModelImage.entrySize
         var out: [ImageSection: Int] = [:]
         for s in sections {
-            guard let e = s == .categoryValues ? categoryValues : elements(s), let b = mul(e, s.elementSize) else { return nil }
+            guard let e = s == .categoryValues ? categoryValues : s == .keyBytes ? keyBytes : elements(s),
+                  let b = mul(e, s.elementSize) else { return nil }
             off = ModelImage.align(off)
             out[s] = off
             let (r, o) = off.addingReportingOverflow(b)
@@ -131,7 +143,8 @@ public struct ImageRejected: Error, CustomStringConvertible {
 
 public enum ModelImage {
     public static let magic: UInt64 = 0x4C45_444F_4D43_4552   // "RECMODEL" little-endian
-    public static let formatVersion: UInt32 = 1
+    /// 2: the key kind in the header and the item key sections (16-18).
+    public static let formatVersion: UInt32 = 2
     public static let headerSize = 256
     static let entrySize = 32
     static let kindDense: UInt32 = 1
@@ -154,7 +167,7 @@ public enum ModelImage {
     enum H {
         static let magic = 0, format = 8, headerSize = 12, fileSize = 16, kind = 24, sectionCount = 28
         static let version = 32, stamp = 40, nameHash = 48, cf = 56, count = 64, simDims = 72
-        static let contentDims = 80, hasCategories = 88, maxAbs = 92, checksum = 96
+        static let contentDims = 80, hasCategories = 88, maxAbs = 92, keyKind = 96, checksum = 104
     }
 
     /// Parsed sections of an image.
@@ -171,6 +184,8 @@ public enum ModelImage {
         public var contentVectors: Column<Float>
         public var contentPresent: Column<Bool>
         public var users: Column<Int>
+        /// The item keys (nil for integer ids).
+        public var keys: ImageKeys?
         public var memory: ModelMemory
     }
 
@@ -185,6 +200,10 @@ public enum ModelImage {
         func u32(_ o: Int) throws -> UInt32 {
             guard let v = mem.load(UInt32.self, at: o) else { throw ImageRejected("the file is shorter than its header") }
             return UInt32(littleEndian: v)
+        }
+        func keyKind() throws -> ImageShape.KeyKind {
+            guard let k = ImageShape.KeyKind(rawValue: try u32(H.keyKind)) else { throw ImageRejected("unknown key kind") }
+            return k
         }
         guard mem.size >= headerSize else { throw ImageRejected("the file is shorter than its header (\(mem.size) bytes)") }
         guard try u64(H.magic) == magic else { throw ImageRejected("not a model image (bad magic)") }
@@ -206,7 +225,8 @@ public enum ModelImage {
                                count: Int(truncatingIfNeeded: try u64(H.count)),
                                similarityDims: Int(truncatingIfNeeded: try u64(H.simDims)),
                                contentDims: Int(truncatingIfNeeded: try u64(H.contentDims)),
-                               hasCategories: try u32(H.hasCategories) != 0)
+                               hasCategories: try u32(H.hasCategories) != 0,
+                               keys: try keyKind())
         guard shape == expect else { throw ImageRejected("the image is of another model version or shape") }
         let maxAbs = Float(bitPattern: try u32(H.maxAbs))
         guard maxAbs.isFinite, maxAbs >= 0 else { throw ImageRejected("bad largest weight") }
@@ -278,9 +298,14 @@ public enum ModelImage {
         }
         let users = try section(.users, Int.self)
         guard users.allSatisfy({ $0 >= 0 }) else { throw ImageRejected("negative user counts") }
+        var keys: ImageKeys? = nil
+        if shape.keys != .none {
+            keys = try ImageKeys(offsets: try section(.keyOffsets, Int64.self), bytes: try section(.keyBytes, UInt8.self),
+                                 order: try section(.keyOrder, Int32.self), isUUID: shape.keys == .uuid, interrupt: interrupt)
+        }
         return Parts(shape: shape, maxAbsWeight: maxAbs, itemIds: ids, popularity: pop, popularOrder: order, index: index,
                      weights: weights, similarity: sim, categories: cats, contentVectors: cvec, contentPresent: present,
-                     users: users, memory: mem)
+                     users: users, keys: keys, memory: mem)
     }
 }
 
@@ -295,6 +320,7 @@ public final class ImageWriter {
     var next = 0
     var ids: [Int64] = [], pop: [Double] = [], users: [Int64] = [], present: [UInt8] = []
     var catOffsets: [Int64] = [0], catValues: [Int32] = []
+    var keyOffsets: [Int64] = [0], keyBytes: [UInt8] = []
     var maxAbs: Float = 0
 
     public init(shape: ImageShape, sink: ImageSink) throws {
@@ -311,11 +337,18 @@ public final class ImageWriter {
     }
 
     /// Adds item `next` (items come in index order). `weights` is its row (cfCount values) when
-    /// it is a collaborative item, `similarity` and `content` its vectors (content nil: none).
+    /// it is a collaborative item, `similarity` and `content` its vectors (content nil: none),
+    /// `key` its key when the shape has keys.
     public func add(id: Int64, popularity: Double, users u: Int, categories: [Int32],
-                    weights: ArraySlice<Float>, similarity: ArraySlice<Float>, content: ArraySlice<Float>?) throws {
+                    weights: ArraySlice<Float>, similarity: ArraySlice<Float>, content: ArraySlice<Float>?,
+                    key: String? = nil) throws {
         let i = next
         guard i < shape.count else { throw RecError.internalError("model image: more items than the shape") }
+        if shape.keys != .none {
+            guard let k = key else { throw RecError.internalError("model item \(id) has no key") }
+            keyBytes += k.utf8
+            keyOffsets.append(Int64(keyBytes.count))
+        }
         guard popularity.isFinite else { throw RecError.internalError("model popularity holds a non-finite value") }
         guard u >= 0 else { throw RecError.internalError("model item \(id) has a negative user count") }
         ids.append(id); pop.append(popularity); users.append(Int64(u))
@@ -359,7 +392,7 @@ public final class ImageWriter {
     }
 
     /// Size of the whole image once every item was added.
-    public var totalSize: Int { shape.layout(categoryValues: catValues.count)?.size ?? 0 }
+    public var totalSize: Int { shape.layout(categoryValues: catValues.count, keyBytes: keyBytes.count)?.size ?? 0 }
 
     /// Writes the item-sized sections and then the header (last: an image whose header is not
     /// written is rejected). Returns the file size.
@@ -377,6 +410,18 @@ public final class ImageWriter {
         for k in 1..<max(1, n) where sortedIds[k - 1] == sortedIds[k] {
             throw RecError.internalError("model lists item \(sortedIds[k]) twice")
         }
+        var keyOrder: [Int32] = []
+        if shape.keys != .none {
+            guard let o = ImageKeys.sortedOrder(offsets: keyOffsets, bytes: keyBytes) else {
+                throw RecError.internalError("model lists an item key twice")
+            }
+            keyOrder = o
+            // the key bytes come after the category values: their offset is known now
+            guard let l = shape.layout(categoryValues: catValues.count, keyBytes: keyBytes.count) else {
+                throw RecError.internalError("model image: invalid shape")
+            }
+            offsets = l.offsets
+        }
         try interrupt()
         try put(.itemIds, ids[...], at: 0)
         try put(.popularity, pop[...], at: 0)
@@ -389,6 +434,11 @@ public final class ImageWriter {
             try put(.categoryOffsets, catOffsets[...], at: 0)
             try put(.categoryValues, catValues[...], at: 0)
         }
+        if shape.keys != .none {
+            try put(.keyOffsets, keyOffsets[...], at: 0)
+            try put(.keyOrder, keyOrder[...], at: 0)
+            try put(.keyBytes, keyBytes[...], at: 0)
+        }
         let size = totalSize
         try sink.write([ModelImage.magic.littleEndian], at: size - 8)
         // the section table and the header
@@ -398,7 +448,7 @@ public final class ImageWriter {
         for s in shape.sections {
             le32(s.rawValue, &table); le32(UInt32(s.elementSize), &table)
             le64(UInt64(offsets[s] ?? 0), &table)
-            le64(UInt64(s == .categoryValues ? catValues.count : (shape.elements(s) ?? 0)), &table)
+            le64(UInt64(s == .categoryValues ? catValues.count : s == .keyBytes ? keyBytes.count : (shape.elements(s) ?? 0)), &table)
             le64(sums[s]?.value ?? 0, &table)
         }
         var header: [UInt8] = []
@@ -408,6 +458,7 @@ public final class ImageWriter {
         le64(shape.nameHash, &header); le64(UInt64(shape.cfCount), &header); le64(UInt64(shape.count), &header)
         le64(UInt64(shape.similarityDims), &header); le64(UInt64(shape.contentDims), &header)
         le32(shape.hasCategories ? 1 : 0, &header); le32(maxAbs.bitPattern, &header)
+        le32(shape.keys.rawValue, &header); le32(0, &header)
         precondition(header.count == ModelImage.H.checksum)
         var hs = Checksum(); hs.add(header[...])
         var ts = Checksum(); ts.add(table[...])

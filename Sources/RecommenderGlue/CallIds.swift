@@ -21,7 +21,7 @@ final class CallIds {
     /// The surrogate of a key: the model's, or a negative one of this call for a key the model
     /// does not know (so that it never meets a model item).
     func id(forKey k: String) -> Int64 {
-        if let id = keys?.idOf[k] { return id }
+        if let id = keys?.id(of: k) { return id }
         if let id = unknownId[k] { return id }
         let id = -Int64(unknownId.count) - 1
         unknownId[k] = id
@@ -41,13 +41,13 @@ final class CallIds {
     func readModelItem(_ c: Cursor, _ r: Int64, _ col: Int) throws -> Int64? {
         guard itemType.keyed else { return try c.int8(r, col) }
         guard let k = try c.text(r, col) else { return nil }
-        return keys?.idOf[k]
+        return keys?.id(of: k)
     }
 
     /// The item's id as the caller wrote it.
     func key(_ id: Int64) -> String {
         guard itemType.keyed else { return String(id) }
-        return keys?.keyOf[id] ?? unknownKey[id] ?? "?"
+        return keys?.key(of: id) ?? unknownKey[id] ?? "?"
     }
 
     /// The item in a message.

@@ -42,7 +42,7 @@ enum Backend {
     /// Whether the current role trusts a registration, per model (see Catalog.isTrusted).
     static var trust: [String: (stamp: Int64, generation: UInt64, user: UInt32, trusted: Bool)] = [:]
 
-    static func reset() { ModelCache.reset(); KeyCache.reset(); sql = [:]; trust = [:] }
+    static func reset() { ModelCache.reset(); sql = [:]; trust = [:] }
 }
 
 enum Catalog {
@@ -208,6 +208,7 @@ enum Catalog {
         var beta = 0.0
         var sequenceWeight = 0.0
         var stamp: Int64 = 0
+        var keys = ImageShape.KeyKind.none
         let meta = try Cursor("""
             SELECT items, params OPERATOR(pg_catalog.->>) 'weighting', (params OPERATOR(pg_catalog.->>) 'similarity_dims')::pg_catalog.int4,
                    (params OPERATOR(pg_catalog.->>) 'has_categories')::pg_catalog.bool,
@@ -217,7 +218,8 @@ enum Catalog {
                    COALESCE((params OPERATOR(pg_catalog.->>) 'content_dims')::pg_catalog.int4, 0),
                    COALESCE((params OPERATOR(pg_catalog.->>) 'content_beta')::pg_catalog.float8, 0),
                    COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0),
-                   (pg_catalog.date_part('epoch', trained_at) OPERATOR(pg_catalog.*) 1000000::pg_catalog.float8)::pg_catalog.int8
+                   (pg_catalog.date_part('epoch', trained_at) OPERATOR(pg_catalog.*) 1000000::pg_catalog.float8)::pg_catalog.int8,
+                   params OPERATOR(pg_catalog.->>) 'item_keys'
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -234,6 +236,11 @@ enum Catalog {
             beta = try meta.float8(r, 8) ?? 0
             sequenceWeight = try meta.float8(r, 9) ?? 0
             stamp = try meta.int8(r, 10) ?? 0
+            switch try meta.text(r, 11) {
+            case nil: keys = .none
+            case "uuid"?: keys = .uuid
+            default: keys = .text
+            }
         }
         try meta.close()
         guard found else {
@@ -250,7 +257,7 @@ enum Catalog {
         // the arrays come from the model's image, mapped and shared by every backend, or built in
         // this backend's memory when images are not shared (SharedModels.swift)
         let shape = ImageShape(modelVersion: version, stamp: stamp, nameHash: ModelImage.nameHash(name), cfCount: n, count: total,
-                               similarityDims: dims, contentDims: cdims, hasCategories: hasCategories)
+                               similarityDims: dims, contentDims: cdims, hasCategories: hasCategories, keys: keys)
         let parts = try SharedModels.parts(VersionMeta(name: name, version: version, shape: shape, need: need), privateBytes: &bytes)
         var names: [String] = []
         if hasCategories {

@@ -25,7 +25,7 @@ func requireIntegerIds(_ m: ModelRow, userType: IdType, itemType: IdType, functi
 /// The call's ids: the served version's keys, checked against the registration (a model registered
 /// again with other id types serves only once it is trained again).
 func callIds(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, textOut: Bool) throws -> CallIds {
-    let keys = try KeyCache.keys(m, version: im.version)
+    let keys = ItemKeys(im)
     if (keys != nil) != sql.itemType.keyed {
         throw RecError.objectState("model \"\(m.name)\" was trained with \(keys != nil ? "text or uuid" : "integer") item ids, and its registration now has \(sql.itemType.keyed ? "text or uuid" : "integer") ones",
                                    hint: "Train it again: SELECT * FROM recommender.train('\(m.name)');")
@@ -35,7 +35,7 @@ func callIds(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, textOut: Bool) thr
 
 /// The call's ids from the served version alone (similar_items() reads no registered table).
 func versionIds(_ m: ModelRow, _ im: ItemModel, textOut: Bool) throws -> CallIds {
-    let keys = try KeyCache.keys(m, version: im.version)
+    let keys = ItemKeys(im)
     return CallIds(itemType: keys?.type ?? .int8, keys: keys, textOut: textOut)
 }
 

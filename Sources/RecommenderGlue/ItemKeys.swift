@@ -4,7 +4,7 @@
 // training numbers the keys 0, 1, 2, ... in the order it first meets them (so a text-id model of
 // the same data has the same item order, and the same scores, as its integer twin), stores each
 // item's surrogate in recommender.model_item.item_id and its key in item_key, and a served version
-// keeps the key <-> surrogate map here, beside the model (ItemKeys, cached per version in KeyCache).
+// serves the keys from the model image's key sections (ItemKeys over RecommenderCore's ImageKeys).
 // A history item whose key is not in the model gets a negative surrogate for that one call, so it
 // can never meet a model item (surrogates are >= 0) and is skipped or listed as unknown as today.
 // Users are never stored: their keys are only compared with the registered column, and training
@@ -18,25 +18,38 @@ enum IdType: String {
     var keyed: Bool { self != .int8 }
 }
 
-/// The keys of one trained version whose item ids are keys.
-final class ItemKeys {
-    let version: Int64
-    /// text or uuid: how the keys compare with the registered columns
-    var type = IdType.text
-    private(set) var keyOf: [Int64: String] = [:]
-    private(set) var idOf: [String: Int64] = [:]
-    private(set) var bytes = 0
+/// The keys of the served version whose item ids are keys: views of the model image's key
+/// sections (ImageKeys), mapped and shared like the rest of the image, so a serving backend
+/// keeps no key map of its own.
+struct ItemKeys {
+    let keys: ImageKeys
+    let model: ItemModel
 
-    init(version: Int64) { self.version = version }
-
-    fileprivate func add(id: Int64, key: String) {
-        keyOf[id] = key
-        idOf[key] = id
-        bytes += key.utf8.count + 64
+    init?(_ model: ItemModel) {
+        guard let k = model.keys else { return nil }
+        keys = k
+        self.model = model
     }
 
-    /// Reads the keys of a version (nil when its item ids are integers).
-    static func load(model: String, version: Int64) throws -> ItemKeys? {
+    /// text or uuid: how the keys compare with the registered columns
+    var type: IdType { keys.isUUID ? .uuid : .text }
+
+    /// The surrogate id of a key, nil when the model does not have it.
+    func id(of key: String) -> Int64? {
+        guard let i = keys.index(of: key), i < model.itemIds.count else { return nil }
+        return model.itemIds[i]
+    }
+
+    /// The key of a surrogate id, nil when it is not a model item.
+    func key(of id: Int64) -> String? {
+        guard let i = model.index[id] else { return nil }
+        return keys.key(at: Int(i))
+    }
+
+    /// The stored keys of a version (update() numbers new keys after them): nil when its item
+    /// ids are integers. This is training work (update() holds the version's rows anyway), not
+    /// a serving path.
+    static func stored(model: String, version: Int64) throws -> [Int64: String]? {
         let p = try Cursor("""
             SELECT params OPERATOR(pg_catalog.->>) 'item_keys' FROM recommender.model_version
              WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
@@ -44,22 +57,8 @@ final class ItemKeys {
         var kind: String? = nil
         try p.forEachRow { r in kind = try p.text(r, 0) }
         try p.close()
-        guard let k = kind else { return nil }
-        // sized before it is read: the keys count against recommender.max_cache_memory
-        let sz = try Cursor("""
-            SELECT pg_catalog.count(*)::pg_catalog.int8, COALESCE(pg_catalog.sum(pg_catalog.octet_length(item_key)), 0)::pg_catalog.int8
-              FROM recommender.model_item WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
-            """, [.text(model), .int8(version)])
-        var need: Int64 = 0
-        try sz.forEachRow { r in need = (try sz.int8(r, 1) ?? 0) &+ 64 &* (try sz.int8(r, 0) ?? 0) }
-        try sz.close()
-        let held = ModelCache.totalBytes
-        guard need <= Int64(Memory.cacheLimit) - Int64(held) || need <= 0 else {
-            throw RecError.programLimit("the item keys of model \"\(model)\" need \(need) bytes, and recommender.max_cache_memory (\(Memory.cacheLimit) bytes) has \(max(0, Memory.cacheLimit - held)) left beside the cached models",
-                                        hint: "Raise recommender.max_cache_memory, or register shorter ids.")
-        }
-        let out = ItemKeys(version: version)
-        out.type = IdType(rawValue: k) == .uuid ? .uuid : .text
+        guard kind != nil else { return nil }
+        var out: [Int64: String] = [:]
         // item_key is a 0.3.0 column: only a version trained with keys (by a 0.3.0 catalog) reads it
         let c = try Cursor("""
             SELECT item_id, item_key FROM recommender.model_item
@@ -70,30 +69,10 @@ final class ItemKeys {
             guard let id = try c.int8(r, 0), let key = try c.text(r, 1) else {
                 throw RecError.internalError("model \"\(model)\" version \(version): an item has no key")
             }
-            out.add(id: id, key: key)
+            out[id] = key
         }
         return out
     }
-}
-
-/// The keys of the models this backend serves, per version; entries of models no longer cached
-/// leave with them.
-enum KeyCache {
-    static var entries: [String: ItemKeys?] = [:]
-    static var versions: [String: Int64] = [:]
-
-    static func keys(_ m: ModelRow, version: Int64) throws -> ItemKeys? {
-        for name in Array(versions.keys) where name != m.name && ModelCache.entries[name]?.model.version != versions[name] {
-            entries[name] = nil; versions[name] = nil
-        }
-        if versions[m.name] == version, let k = entries[m.name] { return k }
-        let k = try ItemKeys.load(model: m.name, version: version)
-        entries[m.name] = .some(k)
-        versions[m.name] = version
-        return k
-    }
-
-    static func reset() { entries = [:]; versions = [:] }
 }
 
 /// The ids of one training or update(): integers as read, or keys numbered by KeyInterner.

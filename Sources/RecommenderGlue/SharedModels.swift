@@ -163,11 +163,14 @@ enum SharedModels {
     /// The same image in this backend's memory: sized first and checked against
     /// recommender.max_cache_memory and MemAvailable (as the per-backend load always was).
     static func privateParts(_ m: VersionMeta, bytes: inout Int) throws -> ModelImage.Parts {
-        try Memory.checkServing(m.need, model: m.name, items: m.shape.cfCount, checkAvailable: false)
-        ModelCache.makeRoom(for: m.name, bytes: m.need.value ?? Int.max, limit: Memory.cacheLimit)
-        try Memory.checkServing(m.need, model: m.name, items: m.shape.cfCount, checkAvailable: true)
+        // item keys: their bytes, offsets and order (and the writer's copy while it builds)
+        let keyBytes = m.shape.keys != .none ? try keyByteCount(m) : 0
+        let need = m.shape.keys != .none ? m.need + (Bytes(keyBytes) + Bytes.elements(m.shape.count, 12)) * 2 : m.need
+        try Memory.checkServing(need, model: m.name, items: m.shape.cfCount, checkAvailable: false)
+        ModelCache.makeRoom(for: m.name, bytes: need.value ?? Int.max, limit: Memory.cacheLimit)
+        try Memory.checkServing(need, model: m.name, items: m.shape.cfCount, checkAvailable: true)
         let values = m.shape.hasCategories ? try categoryValueCount(m) : 0
-        guard let size = m.shape.layout(categoryValues: values)?.size else {
+        guard let size = m.shape.layout(categoryValues: values, keyBytes: keyBytes)?.size else {
             throw RecError.programLimit("model \"\(m.name)\" is too large to load")
         }
         let sink: MemorySink
@@ -194,6 +197,17 @@ enum SharedModels {
         return Int(n)
     }
 
+    static func keyByteCount(_ m: VersionMeta) throws -> Int {
+        let c = try Cursor("""
+            SELECT COALESCE(pg_catalog.sum(pg_catalog.octet_length(item_key)), 0)::pg_catalog.int8
+              FROM recommender.model_item WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+            """, [.text(m.name), .int8(m.version)])
+        defer { try? c.close() }
+        var n: Int64 = 0
+        try c.forEachRow { r in n = try c.int8(r, 0) ?? 0 }
+        return Int(n)
+    }
+
     /// Streams the version's item rows from recommender.model_item into an image.
     static func write(_ m: VersionMeta, to sink: ImageSink) throws {
         let s = m.shape, name = m.name, version = m.version
@@ -203,8 +217,10 @@ enum SharedModels {
         var srow = [Float](repeating: 0, count: dims)
         var crow = [Float](repeating: 0, count: cdims)
         var expected: Int32 = 0
+        // item_key is a 0.3.0 column: read only for a version trained with keys
+        let keyed = s.keys != .none
         let c = try Cursor("""
-            SELECT idx, item_id, popularity, pg_catalog.array_to_string(categories, ','), similarity, weights, users, content
+            SELECT idx, item_id, popularity, pg_catalog.array_to_string(categories, ','), similarity, weights, users, content\(keyed ? ", item_key" : "")
               FROM recommender.model_item WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
              ORDER BY idx
             """, [.text(name), .int8(version)])
@@ -233,7 +249,8 @@ enum SharedModels {
             let users = Int(try c.int4(r, 6) ?? 0)
             let hasContent = cdims > 0 ? try c.floats(r, 7, into: &crow, at: 0, expected: cdims) : false
             try writer.add(id: id, popularity: try c.float8(r, 2) ?? 0, users: max(0, users), categories: cats,
-                           weights: i < n ? wrow[...] : [][...], similarity: srow[...], content: hasContent ? crow[...] : nil)
+                           weights: i < n ? wrow[...] : [][...], similarity: srow[...], content: hasContent ? crow[...] : nil,
+                           key: keyed ? try c.text(r, 8) : nil)
             expected += 1
         }
         guard Int(expected) == total else {

@@ -85,7 +85,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
         // 2. their rows before and after, from their full histories. The collaborative items'
         //    ids come from the stored version (not from a loaded model: update() need not hold
         //    the served weights as well)
-        if ids.itemType.keyed, let k = try ItemKeys.load(model: m.name, version: oldVersion) { ids.items.seed(k.keyOf) }
+        if ids.itemType.keyed, let k = try ItemKeys.stored(model: m.name, version: oldVersion) { ids.items.seed(k) }
         var cfIds = [Int64](repeating: 0, count: n)
         var cfIndex: [Int64: Int32] = [:]
         var idRows = 0

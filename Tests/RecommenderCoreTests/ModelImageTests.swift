@@ -179,11 +179,11 @@ final class ModelImageTests: XCTestCase {
         // wrong magic, another format version
         var bad = good; bad[0] ^= 1
         XCTAssertEqual(rejected(bad, m), "not a model image (bad magic)")
-        bad = good; bad[8] = 2
+        bad = good; bad[8] = UInt8(ModelImage.formatVersion + 1)
         XCTAssertNotNil(rejected(bad, m))
         // every byte of the header and of the section table (not the header's zero padding)
         let nsec = Int(good[28])
-        for k in 12..<(ModelImage.headerSize + nsec * 32) where k < 104 || k >= ModelImage.headerSize {
+        for k in 12..<(ModelImage.headerSize + nsec * 32) where k < 112 || k >= ModelImage.headerSize {
             bad = good; bad[k] ^= 0x10
             XCTAssertNotNil(rejected(bad, m), "header byte \(k)")
         }
