@@ -11,8 +11,8 @@
 //   payloads    one per section, in the order below
 //   trailer     the magic again (8 bytes)
 // Sections are tagged, so that another array kind (the sparse model's rows: offsets, columns,
-// values) or the item keys of text/uuid ids (offsets + bytes) add section kinds without moving
-// the others; a reader rejects a kind it does not know (the image is then rebuilt).
+// values) adds section kinds without moving the others; a reader rejects a kind it does not know
+// (the image is then rebuilt). The item keys of text/uuid ids are sections 16-18 (ImageKeys.swift).
 //
 // Checks when a backend maps an image (see ModelImage.read):
 //   always    magic, format version, header size, file size against the header, the header and
@@ -20,7 +20,9 @@
 //             size and count for the model's sizes, and every section that grows with the items
 //             (ids, index, popularity order, popularity, categories, content flags, users):
 //             checksum plus a semantic check (indices in range, a permutation, the index sorted
-//             and pointing back, offsets monotone, flags 0/1): O(items), a few bytes per item.
+//             and pointing back, offsets monotone, flags 0/1; item keys: offsets monotone and
+//             ending at the blob, the key order a permutation strictly increasing): O(items + key
+//             bytes), a few bytes per item.
 //   full      (recommender.verify_shared_models = on) also the checksums of the float payloads
 //             (weights, similarity and content vectors): O(size); it reads every page of the
 //             file, which brings the whole image into the backend's resident set (as shared
