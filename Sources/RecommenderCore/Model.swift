@@ -36,8 +36,11 @@ public final class ItemModel: @unchecked Sendable {
     public let version: Int64
     public let itemIds: [Int64]
     public let index: [Int64: Int32]
-    /// Row-major n x n: row i holds the contributions of history item i to every target.
+    /// Row-major n x n: row i holds the contributions of history item i to every target
+    /// (empty for the sparse kind, whose rows are `sparse`).
     public let weights: [Float]
+    /// The sparse kind's rows (SparseItemWeights.swift); nil for the dense kind.
+    public let sparse: SparseItemWeights?
     /// Fallback ranking for users with no usable history (decayed popularity when timestamps
     /// exist, distinct users otherwise).
     public let popularity: [Double]
@@ -63,14 +66,18 @@ public final class ItemModel: @unchecked Sendable {
     public init(version: Int64, itemIds: [Int64], weights: [Float], popularity: [Double],
                 categories: [[Int32]]?, similarityDims: Int, similarityVectors: [Float],
                 weighting: Weighting, transform: ValueTransform? = nil,
-                cfCount: Int? = nil, content: ContentVectors? = nil,
+                cfCount: Int? = nil, content: ContentVectors? = nil, sparse: SparseItemWeights? = nil,
                 interrupt: InterruptCheck = neverInterrupted) throws {
         let n = itemIds.count
         let cf = cfCount ?? n
         guard cf >= 0, cf <= n else { throw RecError.internalError("model has \(cf) collaborative items of \(n)") }
         let (wCount, wOverflow) = cf.multipliedReportingOverflow(by: cf)
-        guard !wOverflow, weights.count == wCount else {
-            throw RecError.internalError("model weights have \(weights.count) values for \(cf) items; expected \(cf * cf)")
+        if let sw = sparse {
+            guard weights.isEmpty, sw.n == cf, sw.rowStart.count == cf + 1 else {
+                throw RecError.internalError("model sparse weights have \(sw.n) rows for \(cf) items")
+            }
+        } else if wOverflow || weights.count != wCount {
+            throw RecError.internalError("model weights have \(weights.count) values for \(cf) items; expected \(wOverflow ? "more than Int.max" : String(wCount))")
         }
         if let c = content {
             let (vc, vo) = n.multipliedReportingOverflow(by: max(0, c.dims))
@@ -110,6 +117,7 @@ public final class ItemModel: @unchecked Sendable {
         self.itemIds = itemIds
         self.index = idx
         self.weights = weights
+        self.sparse = sparse
         self.popularity = popularity
         self.categories = categories
         self.similarityDims = similarityDims
@@ -128,7 +136,7 @@ public final class ItemModel: @unchecked Sendable {
             start = end
             try interrupt()
         }
-        self.maxAbsWeight = m
+        self.maxAbsWeight = max(m, sparse?.maxAbs ?? 0)
         self.popularOrder = (0..<Int32(n)).sorted {
             let a = popularity[Int($0)], b = popularity[Int($1)]
             return a != b ? a > b : itemIds[Int($0)] < itemIds[Int($1)]
@@ -299,7 +307,15 @@ extension ItemModel {
         var s = [Float](repeating: 0, count: n)
         guard n > 0 else { return s }
         let f = floatScale(h)
-        if cf > 0 {
+        if cf > 0, let sw = sparse {
+            var start = 0
+            while start < h.entries.count {
+                let end = min(h.entries.count, start + 64)
+                addSparseRows(sw, h.entries[start..<end], scale: f, into: &s)
+                start = end
+                if start < h.entries.count { try interrupt() }
+            }
+        } else if cf > 0 {
             var start = 0
             while start < h.entries.count {
                 let end = min(h.entries.count, start + 64)
@@ -391,7 +407,7 @@ extension ItemModel {
     /// x_i beta cos(v_i, v_j), blended by j's content weight.
     @inline(__always) func contribution(_ e: (index: Int32, itemId: Int64, value: Double), _ j: Int, blend a: Double) -> (total: Double, collaborative: Double, content: Double) {
         let i = Int(e.index)
-        let cfPart = (i < cfCount && j < cfCount) ? e.value * Double(weights[i * cfCount + j]) : 0
+        let cfPart = (i < cfCount && j < cfCount) ? e.value * Double(cfWeight(i, j)) : 0
         if a == 0 { return (cfPart, cfPart, 0) }
         let ctPart = e.value * (content?.beta ?? 0) * contentCosine(i, j)
         return ((1 - a) * cfPart + a * ctPart, (1 - a) * cfPart, a * ctPart)
@@ -432,7 +448,7 @@ extension ItemModel {
         if a == 0 {
             guard j < cfCount else { return 0 }
             let cf = cfCount
-            for e in h.entries where Int(e.index) < cf { total += e.value * Double(weights[Int(e.index) * cf + j]) }
+            for e in h.entries where Int(e.index) < cf { total += e.value * Double(cfWeight(Int(e.index), j)) }
             return total
         }
         for e in h.entries { total += contribution(e, j, blend: a).total }
