@@ -20,11 +20,11 @@ final class CholmodHandle {
         if started {
             common.pointee.print = 0
             common.pointee.error_handler = { _, _, _, _ in }
-            // AMD only (one ordering, no METIS), simplicial LDLᵀ, kept as LDLᵀ
+            // AMD only (one ordering, no METIS); supernodal where the analysis finds it worth it
             common.pointee.nmethods = 1
             common.pointee.method.0.ordering = Int32(CHOLMOD_AMD)
             common.pointee.postorder = 1
-            common.pointee.supernodal = Int32(CHOLMOD_SIMPLICIAL)
+            common.pointee.supernodal = Int32(CHOLMOD_AUTO)
             common.pointee.final_ll = 0
             common.pointee.final_asis = 1
         }

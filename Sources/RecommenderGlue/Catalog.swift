@@ -202,6 +202,7 @@ enum Catalog {
         var total = 0, cdims = 0
         var beta = 0.0
         var sequenceWeight = 0.0
+        var sparse = false, sparseNonZeros = 0
         let meta = try Cursor("""
             SELECT items, params OPERATOR(pg_catalog.->>) 'weighting', (params OPERATOR(pg_catalog.->>) 'similarity_dims')::pg_catalog.int4,
                    (params OPERATOR(pg_catalog.->>) 'has_categories')::pg_catalog.bool,
@@ -210,7 +211,9 @@ enum Catalog {
                    COALESCE((params OPERATOR(pg_catalog.->>) 'catalog_items')::pg_catalog.int4, items),
                    COALESCE((params OPERATOR(pg_catalog.->>) 'content_dims')::pg_catalog.int4, 0),
                    COALESCE((params OPERATOR(pg_catalog.->>) 'content_beta')::pg_catalog.float8, 0),
-                   COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0)
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0),
+                   COALESCE(params OPERATOR(pg_catalog.->>) 'kind', 'dense'),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'sparse_nonzeros')::pg_catalog.int8, 0)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -226,19 +229,24 @@ enum Catalog {
             cdims = Int(try meta.int4(r, 7) ?? 0)
             beta = try meta.float8(r, 8) ?? 0
             sequenceWeight = try meta.float8(r, 9) ?? 0
+            sparse = (try meta.text(r, 10) ?? "dense") == "sparse"
+            sparseNonZeros = Int(try meta.int8(r, 11) ?? 0)
         }
         try meta.close()
         guard found else {
             throw RecError.objectState("model \"\(name)\" version \(version) is missing from recommender.model_version",
                                        hint: "Train the model again.")
         }
-        guard n >= 0, n <= ModelLimits.maxItems, dims >= 0, dims <= ModelLimits.maxSimilarityDims,
-              cdims >= 0, cdims <= ModelLimits.maxContentDims, total >= n, total <= ModelLimits.maxCatalogItems,
+        guard n >= 0, n <= (sparse ? ModelLimits.maxSparseItems : ModelLimits.maxItems), sparseNonZeros >= 0, dims >= 0, dims <= ModelLimits.maxSimilarityDims,
+              cdims >= 0, cdims <= ModelLimits.maxContentDims, total >= n, total <= ModelLimits.maxCatalogItems || (sparse && total <= 2 * n + 100_000),
               (total == n || cdims > 0) else {
             throw RecError.internalError("model \"\(name)\" has invalid sizes")
         }
-        let need = MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: cdims,
-                                      categories: hasCategories)
+        let need = sparse
+            ? MemoryBudget.sparseModel(items: n, nonZeros: sparseNonZeros, catalogItems: total, similarityDims: dims, contentDims: cdims,
+                                       categories: hasCategories)
+            : MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: cdims,
+                                 categories: hasCategories)
         try Memory.checkServing(need, model: name, items: n, checkAvailable: false)
         ModelCache.makeRoom(for: name, bytes: need.value ?? Int.max, limit: Memory.cacheLimit)
         try Memory.checkServing(need, model: name, items: n, checkAvailable: true)
@@ -246,7 +254,8 @@ enum Catalog {
         var ids = [Int64](repeating: 0, count: total)
         var pop = [Double](repeating: 0, count: total)
         var users = [Int](repeating: 0, count: total)
-        var weights = [Float](repeating: 0, count: n * n)
+        var weights = [Float](repeating: 0, count: sparse ? 0 : n * n)
+        var sparseRows: [[(Int32, Float)]] = sparse ? [[(Int32, Float)]](repeating: [], count: n) : []
         var sim = [Float](repeating: 0, count: total * dims)
         var cvec = [Float](repeating: 0, count: total * cdims)
         var cpresent = [Bool](repeating: false, count: total)
@@ -274,7 +283,14 @@ enum Catalog {
                     throw RecError.internalError("model \"\(name)\": similarity vector of item \(ids[i]) is damaged")
                 }
             }
-            if i < n {
+            if i < n && sparse {
+                // the sparse kind's row: (index, weight) pairs (SparseItemWeights.swift)
+                guard let b = try c.byteArray(r, 5),
+                      let row = b.withUnsafeBytes({ SparseItemWeights.decodeRow($0, row: i, n: n) }) else {
+                    throw RecError.internalError("model \"\(name)\": weights of item \(ids[i]) are damaged")
+                }
+                sparseRows[i] = row
+            } else if i < n {
                 guard try c.floats(r, 5, into: &weights, at: i * n, expected: n) else {
                     throw RecError.internalError("model \"\(name)\": weights of item \(ids[i]) are damaged")
                 }
@@ -305,6 +321,7 @@ enum Catalog {
                              cfCount: n,
                              content: cdims > 0 ? ContentVectors(dims: cdims, vectors: cvec, present: cpresent, beta: beta,
                                                                  prior: contentPrior, users: users) : nil,
+                             sparse: sparse ? try SparseItemWeights(rows: sparseRows, n: n, interrupt: PG.interrupt) : nil,
                              interrupt: PG.interrupt)
         model.categoryNames = names
         model.sequenceWeight = sequenceWeight

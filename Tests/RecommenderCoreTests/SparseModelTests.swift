@@ -55,6 +55,24 @@ final class SparseModelTests: XCTestCase {
         }
     }
 
+    func testSupernodalFactorOfADenseGramEqualsDenseEASE() throws {
+        // a dense Gram matrix (every pair co-occurs): CHOLMOD's analysis picks the supernodal
+        // factorisation, which is then read as simplicial LDLᵀ
+        var rng = LCG(77)
+        var bld = InteractionMatrixBuilder()
+        for u in 0..<400 { for item in 0..<150 where rng.next() % 3 == 0 {
+            try bld.add(user: Int64(u), item: Int64(item), weight: Double(1 + rng.next() % 3), time: nil)
+        } }
+        let x = bld.build(weighting: .sum)
+        let n = x.cols
+        var dense = try EASE.gram(x)
+        let b = try EASE.fit(gram: &dense, n: n, lambda: 30)
+        let s = try SANSA.fit(gram: SparseGram.build(x), lambda: 30, density: 1).weights.dense()
+        var maxErr: Float = 0
+        for t in 0..<(n * n) { maxErr = max(maxErr, abs(s[t] - b[t])) }
+        XCTAssertLessThan(maxErr, 1e-5)
+    }
+
     func testLowerDensityKeepsAtMostPerRowAndTheLargest() throws {
         let x = try randomData(items: 40, users: 120, seed: 11)
         let n = x.cols
@@ -62,7 +80,7 @@ final class SparseModelTests: XCTestCase {
         let b = try EASE.fit(gram: &dense, n: n, lambda: 10)
         // with the factor and its inverse exact, each row keeps exactly dense EASE's m largest |B_hj|
         for density in [0.5, 0.25, 0.1] {
-            let w = try SANSA.fit(gram: SparseGram.build(x), lambda: 10, density: density, factorDensity: 1).weights
+            let w = try SANSA.fit(gram: SparseGram.build(x), lambda: 10, density: density, exactFactor: true).weights
             let m = SANSA.perRow(n: n, density: density)
             for h in 0..<n {
                 XCTAssertEqual(w.rowStart[h + 1] - w.rowStart[h], m)
@@ -89,6 +107,18 @@ final class SparseModelTests: XCTestCase {
             XCTAssertGreaterThan(total, 0)
             XCTAssertGreaterThan(Double(overlap) / Double(total), floor, "density \(density): kept entries should be mostly dense EASE's largest")
         }
+    }
+
+    func testMinimumPerRow() throws {
+        XCTAssertEqual(SANSA.perRow(n: 100_000, density: 0.0001, minimum: 128), 128)
+        XCTAssertEqual(SANSA.perRow(n: 10_000_000, density: 0.0001, minimum: 128), 1000)
+        XCTAssertEqual(SANSA.perRow(n: 50, density: 0.0001, minimum: 128), 49)
+        XCTAssertEqual(SANSA.perRow(n: 50, density: 0.1), 5)
+        let x = try randomData(items: 40, users: 120, seed: 8)
+        let w = try SANSA.fit(gram: SparseGram.build(x), lambda: 10, density: 0.01, minimumPerRow: 6).weights
+        var longest = 0
+        for h in 0..<w.n { longest = max(longest, w.rowStart[h + 1] - w.rowStart[h]) }
+        XCTAssertEqual(longest, 6)
     }
 
     func testPruningKicksInWhenTheFactorIsTooLargeAndStillSolves() throws {
