@@ -132,6 +132,23 @@ final class SparseModelTests: XCTestCase {
         for v in r.weights.vals { XCTAssertTrue(v.isFinite) }
     }
 
+    func testPruneKeepsAtMostKeepMutualNeighboursAndCompensatesTheDiagonal() throws {
+        let x = try randomData(items: 40, users: 150, seed: 12)
+        let g = try SparseGram.build(x)
+        let keep = 3
+        let p = try SparseGram.prune(g, keep: keep)
+        var degree = [Int](repeating: 0, count: p.n)
+        for j in 0..<p.n { for t in p.colStart[j]..<p.colStart[j + 1] where Int(p.rowIndex[t]) != j {
+            degree[j] += 1; degree[Int(p.rowIndex[t])] += 1
+        } }
+        XCTAssertLessThanOrEqual(degree.max() ?? 0, keep, "the popular items must not keep everyone")
+        XCTAssertLessThan(p.nonZeros, g.nonZeros)
+        // what was dropped went to the diagonal: each diagonal grows by the dropped magnitudes
+        let d0 = g.diagonal, d1 = p.diagonal
+        for j in 0..<p.n { XCTAssertGreaterThanOrEqual(d1[j], d0[j]) }
+        XCTAssertGreaterThan(zip(d1, d0).map { $0 - $1 }.reduce(0, +), 0)
+    }
+
     func testErrorPaths() throws {
         let x = try randomData(items: 12, users: 30, seed: 3)
         let g = try SparseGram.build(x)
