@@ -53,8 +53,11 @@ public final class ItemModel: @unchecked Sendable {
     public let version: Int64
     public let itemIds: Column<Int64>
     public let index: ItemIndex
-    /// Row-major n x n: row i holds the contributions of history item i to every target.
+    /// Row-major n x n: row i holds the contributions of history item i to every target
+    /// (empty for the sparse kind, whose rows are `sparse`).
     public let weights: Column<Float>
+    /// The sparse kind's rows (SparseItemWeights.swift); nil for the dense kind.
+    public let sparse: SparseItemWeights?
     /// Fallback ranking for users with no usable history (decayed popularity when timestamps
     /// exist, distinct users otherwise).
     public let popularity: Column<Double>
@@ -80,14 +83,18 @@ public final class ItemModel: @unchecked Sendable {
     public init(version: Int64, itemIds: [Int64], weights: [Float], popularity: [Double],
                 categories: [[Int32]]?, similarityDims: Int, similarityVectors: [Float],
                 weighting: Weighting, transform: ValueTransform? = nil,
-                cfCount: Int? = nil, content: ContentVectors? = nil,
+                cfCount: Int? = nil, content: ContentVectors? = nil, sparse: SparseItemWeights? = nil,
                 interrupt: InterruptCheck = neverInterrupted) throws {
         let n = itemIds.count
         let cf = cfCount ?? n
         guard cf >= 0, cf <= n else { throw RecError.internalError("model has \(cf) collaborative items of \(n)") }
         let (wCount, wOverflow) = cf.multipliedReportingOverflow(by: cf)
-        guard !wOverflow, weights.count == wCount else {
-            throw RecError.internalError("model weights have \(weights.count) values for \(cf) items; expected \(cf * cf)")
+        if let sw = sparse {
+            guard weights.isEmpty, sw.n == cf, sw.rowStart.count == cf + 1 else {
+                throw RecError.internalError("model sparse weights have \(sw.n) rows for \(cf) items")
+            }
+        } else if wOverflow || weights.count != wCount {
+            throw RecError.internalError("model weights have \(weights.count) values for \(cf) items; expected \(wOverflow ? "more than Int.max" : String(wCount))")
         }
         if let c = content {
             let (vc, vo) = n.multipliedReportingOverflow(by: max(0, c.dims))
@@ -126,6 +133,7 @@ public final class ItemModel: @unchecked Sendable {
         self.itemIds = ids
         self.index = idx
         self.weights = Column(weights)
+        self.sparse = sparse
         self.popularity = Column(popularity)
         self.categories = categories.map { CategoryLists($0) }
         self.similarityDims = similarityDims
@@ -144,7 +152,7 @@ public final class ItemModel: @unchecked Sendable {
             start = end
             try interrupt()
         }
-        self.maxAbsWeight = m
+        self.maxAbsWeight = max(m, sparse?.maxAbs ?? 0)
         self.popularOrder = Column((0..<Int32(n)).sorted {
             let a = popularity[Int($0)], b = popularity[Int($1)]
             return a != b ? a > b : itemIds[Int($0)] < itemIds[Int($1)]
@@ -163,6 +171,7 @@ public final class ItemModel: @unchecked Sendable {
         itemIds = p.itemIds
         index = p.index
         weights = p.weights
+        sparse = p.sparse
         popularity = p.popularity
         categories = p.categories
         similarityDims = p.shape.similarityDims
@@ -349,7 +358,15 @@ extension ItemModel {
         var s = [Float](repeating: 0, count: n)
         guard n > 0 else { return s }
         let f = floatScale(h)
-        if cf > 0 {
+        if cf > 0, let sw = sparse {
+            var start = 0
+            while start < h.entries.count {
+                let end = min(h.entries.count, start + 64)
+                addSparseRows(sw, h.entries[start..<end], scale: f, into: &s)
+                start = end
+                if start < h.entries.count { try interrupt() }
+            }
+        } else if cf > 0 {
             var start = 0
             while start < h.entries.count {
                 let end = min(h.entries.count, start + 64)
@@ -436,7 +453,7 @@ extension ItemModel {
     /// x_i beta cos(v_i, v_j), blended by j's content weight.
     @inline(__always) func contribution(_ e: (index: Int32, itemId: Int64, value: Double), _ j: Int, blend a: Double) -> (total: Double, collaborative: Double, content: Double) {
         let i = Int(e.index)
-        let cfPart = (i < cfCount && j < cfCount) ? e.value * Double(weights[i * cfCount + j]) : 0
+        let cfPart = (i < cfCount && j < cfCount) ? e.value * Double(cfWeight(i, j)) : 0
         if a == 0 { return (cfPart, cfPart, 0) }
         let ctPart = e.value * (content?.beta ?? 0) * contentCosine(i, j)
         return ((1 - a) * cfPart + a * ctPart, (1 - a) * cfPart, a * ctPart)
@@ -477,7 +494,7 @@ extension ItemModel {
         if a == 0 {
             guard j < cfCount else { return 0 }
             let cf = cfCount
-            for e in h.entries where Int(e.index) < cf { total += e.value * Double(weights[Int(e.index) * cf + j]) }
+            for e in h.entries where Int(e.index) < cf { total += e.value * Double(cfWeight(Int(e.index), j)) }
             return total
         }
         for e in h.entries { total += contribution(e, j, blend: a).total }
@@ -517,7 +534,7 @@ extension ItemModel {
             // (items this history cannot reach at all, NaN, stay out as they would otherwise)
             let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
             var reachableEligible = eligible
-            for j in 0..<min(s.count, eligible.count) where s[j].isNaN { reachableEligible[j] = false }
+            for j in 0..<min(s.count, eligible.count) where !s[j].isFinite { reachableEligible[j] = false }
             return popular(k: opt.k, eligible: reachableEligible, excludeIds: unknown, cap: &cap)
         }
         let f = floatScale(h)
@@ -530,7 +547,7 @@ extension ItemModel {
         if let last = pool.last, pool.count == poolSize {
             let threshold = Double(s[Int(last)]) - 2 * bound
             let inPool = Set(pool)
-            for i in 0..<count where eligible[i] && !inPool.contains(Int32(i)) && Double(s[i]) >= threshold {
+            for i in 0..<count where eligible[i] && !inPool.contains(Int32(i)) && s[i].isFinite && Double(s[i]) >= threshold {
                 pool.append(Int32(i))
             }
         }
@@ -543,6 +560,8 @@ extension ItemModel {
                 exact[i] = exactScore(h, Int(i))
                 if t % 256 == 255 { try interrupt() }
             }
+            // a non-finite sum (only from a damaged model image) is left out like an unreachable item
+            pool.removeAll { !(exact[$0] ?? 0).isFinite }
             pool.sort { a, b in
                 let x = exact[a] ?? 0, y = exact[b] ?? 0
                 return x != y ? x > y : a < b
@@ -812,7 +831,7 @@ public func topIndices(_ s: [Float], count: Int, eligible: [Bool]) -> [Int32] {
     }
     for (i, v) in s.enumerated() {
         let idx = Int32(truncatingIfNeeded: i)
-        if v.isNaN || (i < eligible.count && !eligible[i]) { continue }
+        if !v.isFinite || (i < eligible.count && !eligible[i]) { continue }
         let e = (v, idx)
         if heap.count < count { heap.append(e); siftUp(heap.count - 1) }
         else if less(heap[0], e) { heap[0] = e; siftDown(0) }
