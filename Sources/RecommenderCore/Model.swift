@@ -534,7 +534,7 @@ extension ItemModel {
             // (items this history cannot reach at all, NaN, stay out as they would otherwise)
             let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
             var reachableEligible = eligible
-            for j in 0..<min(s.count, eligible.count) where !s[j].isFinite { reachableEligible[j] = false }
+            for j in 0..<min(s.count, eligible.count) where s[j].isNaN { reachableEligible[j] = false }
             return popular(k: opt.k, eligible: reachableEligible, excludeIds: unknown, cap: &cap)
         }
         let f = floatScale(h)
@@ -595,6 +595,7 @@ extension ItemModel {
                 exact[i] = exactScore(h, Int(i))
                 if t % 256 == 255 { try interrupt() }
             }
+            more.removeAll { !(exact[$0] ?? 0).isFinite }
             more.sort { a, b in
                 let x = exact[a] ?? 0, y = exact[b] ?? 0
                 return x != y ? x > y : a < b
@@ -831,7 +832,7 @@ public func topIndices(_ s: [Float], count: Int, eligible: [Bool]) -> [Int32] {
     }
     for (i, v) in s.enumerated() {
         let idx = Int32(truncatingIfNeeded: i)
-        if !v.isFinite || (i < eligible.count && !eligible[i]) { continue }
+        if v.isNaN || (i < eligible.count && !eligible[i]) { continue }
         let e = (v, idx)
         if heap.count < count { heap.append(e); siftUp(heap.count - 1) }
         else if less(heap[0], e) { heap[0] = e; siftDown(0) }
