@@ -5,6 +5,8 @@
 //   CPostgresShim    C: the module magic, every V1 entry point, and every PostgreSQL call, each one
 //                    guarded by PG_TRY so that no PostgreSQL error ever unwinds through Swift.
 //   COpenBLAS        system library: OpenBLAS (BLAS + LAPACK) from Debian's libopenblas-dev.
+//   CCholmod         system library: CHOLMOD (SuiteSparse) from Debian's libsuitesparse-dev, for the
+//                    sparse model's LDL' factorisation (SANSA.swift).
 //   RecommenderCore  pure Swift, imports nothing of PostgreSQL: models, re-rankers, explanations.
 //   RecommenderGlue  Swift: the @_cdecl functions the C entry points call; loads data through the
 //                    shim, caches models per backend, maps errors to codes.
@@ -18,6 +20,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CCholmod", path: "Sources/CCholmod"),
         .target(
             name: "CPostgresShim",
             path: "Sources/CPostgresShim",
@@ -25,7 +28,7 @@ let package = Package(
         ),
         .target(
             name: "RecommenderCore",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", "CCholmod"],
             path: "Sources/RecommenderCore",
             swiftSettings: [.unsafeFlags(["-Ounchecked"]) ].filter { _ in false }
         ),

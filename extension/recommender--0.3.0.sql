@@ -46,7 +46,7 @@ CREATE TABLE recommender.model (
     weight_power      float8  NOT NULL DEFAULT 2 CHECK (weight_power > 0 AND weight_power <= 10),
     dropout           float8  NOT NULL DEFAULT 0 CHECK (dropout >= 0 AND dropout < 1),
     row_norm          float8  NOT NULL DEFAULT 0 CHECK (row_norm >= 0 AND row_norm <= 1),
-    max_items         integer NOT NULL DEFAULT 10000 CHECK (max_items BETWEEN 1 AND 30000),
+    max_items         integer NOT NULL DEFAULT 10000 CHECK (max_items BETWEEN 1 AND 10000000),
     popularity_half_life interval NOT NULL DEFAULT '14 days' CHECK (popularity_half_life > '0'),
     trend_weight      float8  NOT NULL DEFAULT 0.5 CHECK (trend_weight >= 0 AND trend_weight <= 4),
     reranker          text    NOT NULL DEFAULT 'coverage' CHECK (reranker IN ('coverage', 'mmr', 'dpp')),
@@ -62,7 +62,11 @@ CREATE TABLE recommender.model (
     -- sequence-aware scoring (0.2.0; recommender.configure)
     recency_half_life float8  NOT NULL DEFAULT 0
                       CHECK (recency_half_life = 0 OR (recency_half_life >= 0.1 AND recency_half_life <= 1000000)),
-    sequence_weight   float8  NOT NULL DEFAULT 0 CHECK (sequence_weight >= 0 AND sequence_weight <= 1)
+    sequence_weight   float8  NOT NULL DEFAULT 0 CHECK (sequence_weight >= 0 AND sequence_weight <= 1),
+    -- the sparse kind (0.3.0; recommender.configure): dense EASE, sparse (SANSA), or auto by size
+    kind              text    NOT NULL DEFAULT 'auto' CHECK (kind IN ('auto', 'dense', 'sparse')),
+    density           float8  NOT NULL DEFAULT 0.0001 CHECK (density > 0 AND density <= 1),
+    CONSTRAINT model_dense_max_items_check CHECK (kind OPERATOR(pg_catalog.<>) 'dense' OR max_items <= 30000)
 );
 COMMENT ON TABLE recommender.model IS
   'registered models: which table holds interactions (and items), the parameters, and the version in use';
@@ -604,11 +608,15 @@ CREATE FUNCTION recommender.configure(
     content_prior float8 DEFAULT NULL,
     keep_gram boolean DEFAULT NULL,
     recency_half_life float8 DEFAULT NULL,
-    sequence_weight float8 DEFAULT NULL)
+    sequence_weight float8 DEFAULT NULL,
+    kind text DEFAULT NULL,
+    density float8 DEFAULT NULL)
 RETURNS SETOF recommender.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+  new_max_items integer;
 BEGIN
   IF lambda IS NOT NULL AND (lambda = 'NaN'::float8 OR lambda <= 0 OR lambda = 'infinity'::float8) THEN
     RAISE EXCEPTION 'lambda must be a finite number > 0 (got %)', lambda USING ERRCODE = 'invalid_parameter_value',
@@ -641,9 +649,24 @@ BEGIN
   IF row_norm IS NOT NULL AND NOT (row_norm >= 0 AND row_norm <= 1) THEN
     RAISE EXCEPTION 'row_norm must be in [0, 1] (got %)', row_norm USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF max_items IS NOT NULL AND (max_items < 1 OR max_items > 30000) THEN
-    RAISE EXCEPTION 'max_items must be between 1 and 30000 (got %)', max_items USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'The dense model needs 4 * max_items^2 bytes per backend that uses it.';
+  IF max_items IS NOT NULL AND (max_items < 1 OR max_items > 10000000) THEN
+    RAISE EXCEPTION 'max_items must be between 1 and 10000000 (got %)', max_items USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The dense model needs 4 * max_items^2 bytes per backend that uses it and is limited to 30000; the sparse kind goes to 10000000.';
+  END IF;
+  IF kind IS NOT NULL AND kind NOT IN ('auto', 'dense', 'sparse') THEN
+    RAISE EXCEPTION 'kind must be auto, dense or sparse (got "%")', kind USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'auto trains the dense model up to 20000 items and the sparse one above.';
+  END IF;
+  IF density IS NOT NULL AND NOT (density > 0 AND density <= 1) THEN
+    RAISE EXCEPTION 'density must be in (0, 1] (got %)', density USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The share of the items x items weights the sparse model keeps: each item keeps density x items of them, at least 128; 1 is dense EASE.';
+  END IF;
+  SELECT COALESCE(configure.max_items, m.max_items) INTO new_max_items FROM recommender.model m
+   WHERE m.name OPERATOR(pg_catalog.=) configure.model AND COALESCE(configure.kind, m.kind) OPERATOR(pg_catalog.=) 'dense';
+  IF new_max_items OPERATOR(pg_catalog.>) 30000 THEN
+    RAISE EXCEPTION 'the dense kind is limited to 30000 items (max_items %)', new_max_items
+      USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Use kind => ''sparse'' (or ''auto'') for a larger catalog, or lower max_items.';
   END IF;
   IF candidate_pool IS NOT NULL AND (candidate_pool < 1 OR candidate_pool > 10000) THEN
     RAISE EXCEPTION 'candidate_pool must be between 1 and 10000 (got %)', candidate_pool USING ERRCODE = 'invalid_parameter_value';
@@ -677,6 +700,8 @@ BEGIN
     keep_gram = COALESCE(configure.keep_gram, m.keep_gram),
     recency_half_life = COALESCE(configure.recency_half_life, m.recency_half_life),
     sequence_weight = COALESCE(configure.sequence_weight, m.sequence_weight),
+    kind = COALESCE(configure.kind, m.kind),
+    density = COALESCE(configure.density, m.density),
     config_stamp = nextval('recommender.version_seq')
   WHERE m.name = configure.model
   RETURNING m.*;
@@ -686,8 +711,8 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8) IS
-  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users), keep_gram (keep the Gram matrix so that update() can fold in new interactions), recency_half_life (history items weighted 0.5^(age rank / half-life) at scoring; 0 off), sequence_weight (share of the sequential item-item component, SLIT of Choi et al. 2021, in the trained weights); training-time parameters apply at the next train()';
+COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8, text, float8) IS
+  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users), keep_gram (keep the Gram matrix so that update() can fold in new interactions), recency_half_life (history items weighted 0.5^(age rank / half-life) at scoring; 0 off), sequence_weight (share of the sequential item-item component, SLIT of Choi et al. 2021, in the trained weights), kind (auto|dense|sparse: dense EASE or the sparse SANSA-style model; auto picks by the number of items), density (the share of the items x items weights the sparse kind keeps); training-time parameters apply at the next train()';
 
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
@@ -1459,7 +1484,7 @@ BEGIN
     PERFORM recommender.configure(target, max_items => m.max_items, popularity_half_life => m.popularity_half_life,
                                   reranker => m.reranker, candidate_pool => m.candidate_pool, weight_power => m.weight_power,
                                   trend_weight => m.trend_weight, content => m.content, content_prior => m.content_prior,
-                                  keep_gram => false);
+                                  keep_gram => false, kind => m.kind, density => m.density);
   END IF;
 
   best := jsonb_build_object('lambda', m.lambda, 'weighting', m.weighting, 'dropout', m.dropout, 'row_norm', m.row_norm,

@@ -11,7 +11,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Debian packages the build and the tests need. Installs only what is missing.
 ensure_deps() {
-    local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 postgresql-15-cron libopenblas-dev liblapack-dev)
+    local pkgs=(postgresql-15 postgresql-client-15 postgresql-server-dev-15 postgresql-15-cron libopenblas-dev liblapack-dev libsuitesparse-dev)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

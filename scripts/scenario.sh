@@ -13,7 +13,7 @@ ensure_deps
 build_release
 install_extension
 
-TMP="$(mktemp -d /tmp/recommender-scenario.XXXXXX)"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/recommender-scenario.XXXXXX")"
 chmod 755 "$TMP"
 PORT="$(free_port)"
 cleanup() { stop_cluster "$TMP/pg"; if [ "${status:-1}" -eq 0 ]; then rm -rf "$TMP"; else echo "kept for inspection: $TMP" >&2; fi; }

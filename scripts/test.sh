@@ -20,7 +20,7 @@ fi
 build_release
 install_extension
 
-TMP="$(mktemp -d /tmp/recommender-test.XXXXXX)"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/recommender-test.XXXXXX")"
 chmod 755 "$TMP"
 PORT="$(free_port)"
 cleanup() { stop_cluster "$TMP/pg"; }

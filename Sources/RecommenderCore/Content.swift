@@ -134,7 +134,13 @@ public enum ContentBuilder {
     /// items that have content (a sample of at most `sample` items). It maps content similarity
     /// into the units of the item-item weights, so content and collaborative scores add up.
     public static func fitBeta(weights: [Float], cf: Int, vectors: [Float], present: [Bool], dims: Int, sample: Int = 1500) -> Double {
-        guard cf > 1, dims > 0, weights.count == cf * cf, vectors.count >= cf * dims, present.count >= cf else { return 0 }
+        guard cf > 1, weights.count == cf * cf else { return 0 }
+        return fitBeta(weight: { weights[$0 * cf + $1] }, cf: cf, vectors: vectors, present: present, dims: dims, sample: sample)
+    }
+
+    /// As above, with B_ij read through `weight` (the sparse kind's rows: 0 where not stored).
+    public static func fitBeta(weight: (Int, Int) -> Float, cf: Int, vectors: [Float], present: [Bool], dims: Int, sample: Int = 1500) -> Double {
+        guard cf > 1, dims > 0, vectors.count >= cf * dims, present.count >= cf else { return 0 }
         var idx: [Int] = []
         for i in 0..<cf where present[i] { idx.append(i) }
         if idx.count > sample {
@@ -154,7 +160,7 @@ public enum ContentBuilder {
         for (r, i) in idx.enumerated() {
             for (q, j) in idx.enumerated() where q != r {
                 let cij = Double(c[r * m + q])
-                num += Double(weights[i * cf + j]) * cij
+                num += Double(weight(i, j)) * cij
                 den += cij * cij
             }
         }

@@ -88,7 +88,7 @@ extension ItemModel {
             // the same terms, order and precision as exactScore(), which recommend() reports
             let c: Double, ct: Double
             if a == 0 {
-                c = Int(e.index) < cfCount ? e.value * Double(weights[Int(e.index) * cfCount + j]) : 0
+                c = Int(e.index) < cfCount ? e.value * Double(cfWeight(Int(e.index), j)) : 0
                 ct = 0
             } else {
                 let r = contribution(e, j, blend: a)

@@ -55,8 +55,11 @@ public final class ItemModel: @unchecked Sendable {
     public let index: ItemIndex
     /// The item keys when the item ids are text or uuid keys (surrogate ids), from the image.
     public private(set) var keys: ImageKeys? = nil
-    /// Row-major n x n: row i holds the contributions of history item i to every target.
+    /// Row-major n x n: row i holds the contributions of history item i to every target
+    /// (empty for the sparse kind, whose rows are `sparse`).
     public let weights: Column<Float>
+    /// The sparse kind's rows (SparseItemWeights.swift); nil for the dense kind.
+    public let sparse: SparseItemWeights?
     /// Fallback ranking for users with no usable history (decayed popularity when timestamps
     /// exist, distinct users otherwise).
     public let popularity: Column<Double>
@@ -82,14 +85,18 @@ public final class ItemModel: @unchecked Sendable {
     public init(version: Int64, itemIds: [Int64], weights: [Float], popularity: [Double],
                 categories: [[Int32]]?, similarityDims: Int, similarityVectors: [Float],
                 weighting: Weighting, transform: ValueTransform? = nil,
-                cfCount: Int? = nil, content: ContentVectors? = nil,
+                cfCount: Int? = nil, content: ContentVectors? = nil, sparse: SparseItemWeights? = nil,
                 interrupt: InterruptCheck = neverInterrupted) throws {
         let n = itemIds.count
         let cf = cfCount ?? n
         guard cf >= 0, cf <= n else { throw RecError.internalError("model has \(cf) collaborative items of \(n)") }
         let (wCount, wOverflow) = cf.multipliedReportingOverflow(by: cf)
-        guard !wOverflow, weights.count == wCount else {
-            throw RecError.internalError("model weights have \(weights.count) values for \(cf) items; expected \(cf * cf)")
+        if let sw = sparse {
+            guard weights.isEmpty, sw.n == cf, sw.rowStart.count == cf + 1 else {
+                throw RecError.internalError("model sparse weights have \(sw.n) rows for \(cf) items")
+            }
+        } else if wOverflow || weights.count != wCount {
+            throw RecError.internalError("model weights have \(weights.count) values for \(cf) items; expected \(wOverflow ? "more than Int.max" : String(wCount))")
         }
         if let c = content {
             let (vc, vo) = n.multipliedReportingOverflow(by: max(0, c.dims))
@@ -128,6 +135,7 @@ public final class ItemModel: @unchecked Sendable {
         self.itemIds = ids
         self.index = idx
         self.weights = Column(weights)
+        self.sparse = sparse
         self.popularity = Column(popularity)
         self.categories = categories.map { CategoryLists($0) }
         self.similarityDims = similarityDims
@@ -146,7 +154,7 @@ public final class ItemModel: @unchecked Sendable {
             start = end
             try interrupt()
         }
-        self.maxAbsWeight = m
+        self.maxAbsWeight = max(m, sparse?.maxAbs ?? 0)
         self.popularOrder = Column((0..<Int32(n)).sorted {
             let a = popularity[Int($0)], b = popularity[Int($1)]
             return a != b ? a > b : itemIds[Int($0)] < itemIds[Int($1)]
@@ -166,6 +174,7 @@ public final class ItemModel: @unchecked Sendable {
         index = p.index
         keys = p.keys
         weights = p.weights
+        sparse = p.sparse
         popularity = p.popularity
         categories = p.categories
         similarityDims = p.shape.similarityDims
@@ -352,7 +361,15 @@ extension ItemModel {
         var s = [Float](repeating: 0, count: n)
         guard n > 0 else { return s }
         let f = floatScale(h)
-        if cf > 0 {
+        if cf > 0, let sw = sparse {
+            var start = 0
+            while start < h.entries.count {
+                let end = min(h.entries.count, start + 64)
+                addSparseRows(sw, h.entries[start..<end], scale: f, into: &s)
+                start = end
+                if start < h.entries.count { try interrupt() }
+            }
+        } else if cf > 0 {
             var start = 0
             while start < h.entries.count {
                 let end = min(h.entries.count, start + 64)
@@ -439,7 +456,7 @@ extension ItemModel {
     /// x_i beta cos(v_i, v_j), blended by j's content weight.
     @inline(__always) func contribution(_ e: (index: Int32, itemId: Int64, value: Double), _ j: Int, blend a: Double) -> (total: Double, collaborative: Double, content: Double) {
         let i = Int(e.index)
-        let cfPart = (i < cfCount && j < cfCount) ? e.value * Double(weights[i * cfCount + j]) : 0
+        let cfPart = (i < cfCount && j < cfCount) ? e.value * Double(cfWeight(i, j)) : 0
         if a == 0 { return (cfPart, cfPart, 0) }
         let ctPart = e.value * (content?.beta ?? 0) * contentCosine(i, j)
         return ((1 - a) * cfPart + a * ctPart, (1 - a) * cfPart, a * ctPart)
@@ -480,7 +497,7 @@ extension ItemModel {
         if a == 0 {
             guard j < cfCount else { return 0 }
             let cf = cfCount
-            for e in h.entries where Int(e.index) < cf { total += e.value * Double(weights[Int(e.index) * cf + j]) }
+            for e in h.entries where Int(e.index) < cf { total += e.value * Double(cfWeight(Int(e.index), j)) }
             return total
         }
         for e in h.entries { total += contribution(e, j, blend: a).total }
@@ -533,7 +550,7 @@ extension ItemModel {
         if let last = pool.last, pool.count == poolSize {
             let threshold = Double(s[Int(last)]) - 2 * bound
             let inPool = Set(pool)
-            for i in 0..<count where eligible[i] && !inPool.contains(Int32(i)) && Double(s[i]) >= threshold {
+            for i in 0..<count where eligible[i] && !inPool.contains(Int32(i)) && s[i].isFinite && Double(s[i]) >= threshold {
                 pool.append(Int32(i))
             }
         }
@@ -546,6 +563,8 @@ extension ItemModel {
                 exact[i] = exactScore(h, Int(i))
                 if t % 256 == 255 { try interrupt() }
             }
+            // a non-finite sum (only from a damaged model image) is left out like an unreachable item
+            pool.removeAll { !(exact[$0] ?? 0).isFinite }
             pool.sort { a, b in
                 let x = exact[a] ?? 0, y = exact[b] ?? 0
                 return x != y ? x > y : a < b
@@ -579,6 +598,7 @@ extension ItemModel {
                 exact[i] = exactScore(h, Int(i))
                 if t % 256 == 255 { try interrupt() }
             }
+            more.removeAll { !(exact[$0] ?? 0).isFinite }
             more.sort { a, b in
                 let x = exact[a] ?? 0, y = exact[b] ?? 0
                 return x != y ? x > y : a < b

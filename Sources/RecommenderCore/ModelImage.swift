@@ -10,9 +10,12 @@
 //   sections    `sectionCount` entries of 32 bytes: kind, element size, offset, count, checksum
 //   payloads    one per section, in the order below
 //   trailer     the magic again (8 bytes)
-// Sections are tagged, so that another array kind (the sparse model's rows: offsets, columns,
-// values) adds section kinds without moving the others; a reader rejects a kind it does not know
-// (the image is then rebuilt). The item keys of text/uuid ids are sections 16-18 (ImageKeys.swift).
+// Sections are tagged, so that another array kind adds section kinds without moving the others;
+// a reader rejects a kind it does not know (the image is then rebuilt). The item keys of text/uuid
+// ids are sections 16-18 (ImageKeys.swift). The sparse kind (header kind 2) has three sections instead of the
+// dense weights: row starts (Int64 x (cf + 1), checked always: monotone from 0 to the pair
+// count), target indices (Int32) and weights (Float), one per pair, both bulk: a damaged index
+// is bounds-checked where it is used (SparseItemWeights), so it changes scores, never traps.
 //
 // Checks when a backend maps an image (see ModelImage.read):
 //   always    magic, format version, header size, file size against the header, the header and
@@ -47,20 +50,28 @@ public enum ImageSection: UInt32, CaseIterable {
     case contentVectors = 10  // Float x count x contentDims
     case contentPresent = 11  // UInt8 x count (0/1)
     case users = 12           // Int64 x count
-    // reserved: 13-15 sparse rows (row offsets, columns, values)
+    // the sparse kind's rows (SparseItemWeights), instead of denseWeights:
+    case sparseRowStarts = 13 // Int64 x (cf + 1): row h is pairs [starts[h], starts[h + 1])
+    case sparseIndices = 14   // Int32 x nonZeros: target indices, increasing within a row
+    case sparseWeights = 15   // Float x nonZeros
     case keyOffsets = 16      // Int64 x (count + 1): item keys (text/uuid ids), see ImageKeys.swift
     case keyBytes = 17        // UInt8 x keyOffsets[count]: the keys' UTF-8 bytes
     case keyOrder = 18        // Int32 x count: item indices sorted by key bytes
 
     var elementSize: Int {
         switch self {
-        case .itemIds, .indexIds, .categoryOffsets, .users, .popularity, .keyOffsets: return 8
-        case .popularOrder, .indexPositions, .categoryValues, .denseWeights, .similarity, .contentVectors, .keyOrder: return 4
+        case .itemIds, .indexIds, .categoryOffsets, .users, .popularity, .keyOffsets, .sparseRowStarts: return 8
+        case .popularOrder, .indexPositions, .categoryValues, .denseWeights, .similarity, .contentVectors, .keyOrder,
+             .sparseIndices, .sparseWeights: return 4
         case .contentPresent, .keyBytes: return 1
         }
     }
-    /// Sections whose size grows with items x items or items x dims: checksummed only in full mode.
-    var isBulk: Bool { self == .denseWeights || self == .similarity || self == .contentVectors }
+    /// Sections whose size grows with items x items, items x dims or the sparse pairs: checksummed
+    /// only in full mode (a damaged sparse index is bounds-checked at every use).
+    var isBulk: Bool {
+        self == .denseWeights || self == .similarity || self == .contentVectors || self == .sparseIndices
+            || self == .sparseWeights
+    }
 }
 
 /// What an image must hold to serve a model version: compared with the catalog on every open.
@@ -77,11 +88,15 @@ public struct ImageShape: Equatable, Sendable {
     public var hasCategories: Bool
     /// The item ids are keys (text or uuid): the image has the key sections.
     public var keys: KeyKind
+    /// The sparse kind: its number of (index, weight) pairs (params->>'sparse_nonzeros'); nil for
+    /// the dense kind.
+    public var sparseNonZeros: Int?
     public init(modelVersion: Int64, stamp: Int64, nameHash: UInt64, cfCount: Int, count: Int,
-                similarityDims: Int, contentDims: Int, hasCategories: Bool, keys: KeyKind = .none) {
+                similarityDims: Int, contentDims: Int, hasCategories: Bool, keys: KeyKind = .none,
+                sparseNonZeros: Int? = nil) {
         self.modelVersion = modelVersion; self.stamp = stamp; self.nameHash = nameHash; self.cfCount = cfCount
         self.count = count; self.similarityDims = similarityDims; self.contentDims = contentDims
-        self.hasCategories = hasCategories; self.keys = keys
+        self.hasCategories = hasCategories; self.keys = keys; self.sparseNonZeros = sparseNonZeros
     }
 
     /// How the items are identified: integer ids only, or text or uuid keys (surrogate ids).
@@ -90,7 +105,8 @@ public struct ImageShape: Equatable, Sendable {
     /// The sections this shape has, in file order (category values and key bytes last: their
     /// counts are only known once every item was written).
     var sections: [ImageSection] {
-        var s: [ImageSection] = [.itemIds, .popularity, .popularOrder, .indexIds, .indexPositions, .denseWeights]
+        var s: [ImageSection] = [.itemIds, .popularity, .popularOrder, .indexIds, .indexPositions]
+        s += sparseNonZeros == nil ? [.denseWeights] : [.sparseRowStarts, .sparseIndices, .sparseWeights]
         if similarityDims > 0 { s.append(.similarity) }
         if contentDims > 0 { s += [.contentVectors, .contentPresent] }
         s.append(.users)
@@ -108,6 +124,8 @@ public struct ImageShape: Equatable, Sendable {
         case .contentVectors: return mul(count, contentDims)
         case .categoryOffsets, .keyOffsets: return count + 1
         case .categoryValues, .keyBytes: return nil
+        case .sparseRowStarts: return cfCount + 1
+        case .sparseIndices, .sparseWeights: return sparseNonZeros
         }
     }
 
@@ -150,6 +168,7 @@ public enum ModelImage {
     public static let headerSize = 256
     static let entrySize = 32
     static let kindDense: UInt32 = 1
+    static let kindSparse: UInt32 = 2
     @inline(__always) static func align(_ x: Int) -> Int { (x + 63) & ~63 }
 
     /// FNV-1a of a model name (the image file's name and a header field).
@@ -181,6 +200,8 @@ public enum ModelImage {
         public var popularOrder: Column<Int32>
         public var index: ItemIndex
         public var weights: Column<Float>
+        /// The sparse kind's rows (weights is then empty); nil for the dense kind.
+        public var sparse: SparseItemWeights?
         public var similarity: Column<Float>
         public var categories: CategoryLists?
         public var contentVectors: Column<Float>
@@ -221,14 +242,21 @@ public enum ModelImage {
               try u64(H.checksum) == headerSum ^ (tableSum &* 31) else {
             throw ImageRejected("the header checksum does not match")
         }
-        guard try u32(H.kind) == kindDense else { throw ImageRejected("image kind \(try u32(H.kind)) is not known") }
+        let kind = try u32(H.kind)
+        guard kind == kindDense || kind == kindSparse else { throw ImageRejected("image kind \(kind) is not known") }
+        // the pair count is not in the header: the sections' counts are checked against the
+        // catalog's (expect) below
+        guard (kind == kindSparse) == (expect.sparseNonZeros != nil) else {
+            throw ImageRejected("the image is of another model kind")
+        }
         let shape = ImageShape(modelVersion: Int64(bitPattern: try u64(H.version)), stamp: Int64(bitPattern: try u64(H.stamp)),
                                nameHash: try u64(H.nameHash), cfCount: Int(truncatingIfNeeded: try u64(H.cf)),
                                count: Int(truncatingIfNeeded: try u64(H.count)),
                                similarityDims: Int(truncatingIfNeeded: try u64(H.simDims)),
                                contentDims: Int(truncatingIfNeeded: try u64(H.contentDims)),
                                hasCategories: try u32(H.hasCategories) != 0,
-                               keys: try keyKind())
+                               keys: try keyKind(),
+                               sparseNonZeros: kind == kindSparse ? expect.sparseNonZeros : nil)
         guard shape == expect else { throw ImageRejected("the image is of another model version or shape") }
         let maxAbs = Float(bitPattern: try u32(H.maxAbs))
         guard maxAbs.isFinite, maxAbs >= 0 else { throw ImageRejected("bad largest weight") }
@@ -277,7 +305,23 @@ public enum ModelImage {
             }
         }
         try interrupt()
-        let weights = try section(.denseWeights, Float.self)
+        var weights = Column<Float>()
+        var sparse: SparseItemWeights? = nil
+        if let nnz = shape.sparseNonZeros {
+            // row starts: always checked (O(items)); indices and weights are bulk, so every use
+            // of a stored index is bounds-checked (SparseItemWeights.addRow, weight)
+            let cf = shape.cfCount
+            let starts = try section(.sparseRowStarts, Int64.self)
+            guard starts.count == cf + 1, starts[0] == 0, starts[cf] == Int64(nnz) else {
+                throw ImageRejected("the sparse row starts are damaged")
+            }
+            for h in 0..<cf where starts[h] > starts[h + 1] { throw ImageRejected("the sparse row starts are damaged") }
+            let cols = try section(.sparseIndices, Int32.self), vals = try section(.sparseWeights, Float.self)
+            guard cols.count == nnz, vals.count == nnz else { throw ImageRejected("the sparse rows have the wrong size") }
+            sparse = SparseItemWeights(n: cf, rowStart: starts, cols: cols, vals: vals)
+        } else {
+            weights = try section(.denseWeights, Float.self)
+        }
         let sim = shape.similarityDims > 0 ? try section(.similarity, Float.self) : Column<Float>()
         var cats: CategoryLists? = nil
         if shape.hasCategories {
@@ -306,7 +350,7 @@ public enum ModelImage {
                                  order: try section(.keyOrder, Int32.self), isUUID: shape.keys == .uuid, interrupt: interrupt)
         }
         return Parts(shape: shape, maxAbsWeight: maxAbs, itemIds: ids, popularity: pop, popularOrder: order, index: index,
-                     weights: weights, similarity: sim, categories: cats, contentVectors: cvec, contentPresent: present,
+                     weights: weights, sparse: sparse, similarity: sim, categories: cats, contentVectors: cvec, contentPresent: present,
                      users: users, keys: keys, memory: mem)
     }
 }
@@ -323,6 +367,8 @@ public final class ImageWriter {
     var ids: [Int64] = [], pop: [Double] = [], users: [Int64] = [], present: [UInt8] = []
     var catOffsets: [Int64] = [0], catValues: [Int32] = []
     var keyOffsets: [Int64] = [0], keyBytes: [UInt8] = []
+    /// The sparse kind: row starts so far (rows are added in index order).
+    var rowStarts: [Int64] = [0]
     var maxAbs: Float = 0
 
     public init(shape: ImageShape, sink: ImageSink) throws {
@@ -339,10 +385,12 @@ public final class ImageWriter {
     }
 
     /// Adds item `next` (items come in index order). `weights` is its row (cfCount values) when
-    /// it is a collaborative item, `similarity` and `content` its vectors (content nil: none),
-    /// `key` its key when the shape has keys.
+    /// it is a collaborative item of a dense shape, `sparseRow` its (index, weight) pairs when the
+    /// shape is sparse; `similarity` and `content` its vectors (content nil: none), `key` its key
+    /// when the shape has keys.
     public func add(id: Int64, popularity: Double, users u: Int, categories: [Int32],
-                    weights: ArraySlice<Float>, similarity: ArraySlice<Float>, content: ArraySlice<Float>?,
+                    weights: ArraySlice<Float>, sparseRow: [(Int32, Float)]? = nil,
+                    similarity: ArraySlice<Float>, content: ArraySlice<Float>?,
                     key: String? = nil) throws {
         let i = next
         guard i < shape.count else { throw RecError.internalError("model image: more items than the shape") }
@@ -358,7 +406,25 @@ public final class ImageWriter {
             catValues += categories.sorted()
             catOffsets.append(Int64(catValues.count))
         }
-        if i < shape.cfCount {
+        if i < shape.cfCount, let nnz = shape.sparseNonZeros {
+            guard let row = sparseRow else { throw RecError.internalError("model image: a sparse row is missing") }
+            let start = Int(rowStarts[rowStarts.count - 1])
+            guard row.count <= nnz - start else { throw RecError.internalError("model image: more sparse weights than the shape") }
+            var cols = [Int32](), vals = [Float]()
+            cols.reserveCapacity(row.count); vals.reserveCapacity(row.count)
+            var last: Int32 = -1
+            for (c, w) in row {
+                guard c > last, Int(c) < shape.cfCount, w.isFinite else {
+                    throw RecError.internalError("model image: a damaged sparse row")
+                }
+                last = c
+                maxAbs = max(maxAbs, abs(w))
+                cols.append(c); vals.append(w)
+            }
+            try put(.sparseIndices, cols[...], at: start)
+            try put(.sparseWeights, vals[...], at: start)
+            rowStarts.append(Int64(start + row.count))
+        } else if i < shape.cfCount {
             guard weights.count == shape.cfCount else { throw RecError.internalError("model image: a weight row of the wrong size") }
             for w in weights {
                 guard w.isFinite else { throw RecError.internalError("model weights hold a non-finite value") }
@@ -431,6 +497,12 @@ public final class ImageWriter {
         try put(.indexIds, sortedIds[...], at: 0)
         try put(.indexPositions, byId[...], at: 0)
         try put(.users, users[...], at: 0)
+        if let nnz = shape.sparseNonZeros {
+            guard rowStarts.count == shape.cfCount + 1, rowStarts[shape.cfCount] == Int64(nnz) else {
+                throw RecError.internalError("model image: \(rowStarts.last ?? 0) of \(nnz) sparse weights written")
+            }
+            try put(.sparseRowStarts, rowStarts[...], at: 0)
+        }
         if shape.contentDims > 0 { try put(.contentPresent, present[...], at: 0) }
         if shape.hasCategories {
             try put(.categoryOffsets, catOffsets[...], at: 0)
@@ -455,7 +527,8 @@ public final class ImageWriter {
         }
         var header: [UInt8] = []
         le64(ModelImage.magic, &header); le32(ModelImage.formatVersion, &header); le32(UInt32(ModelImage.headerSize), &header)
-        le64(UInt64(size), &header); le32(ModelImage.kindDense, &header); le32(UInt32(shape.sections.count), &header)
+        le64(UInt64(size), &header)
+        le32(shape.sparseNonZeros == nil ? ModelImage.kindDense : ModelImage.kindSparse, &header); le32(UInt32(shape.sections.count), &header)
         le64(UInt64(bitPattern: shape.modelVersion), &header); le64(UInt64(bitPattern: shape.stamp), &header)
         le64(shape.nameHash, &header); le64(UInt64(shape.cfCount), &header); le64(UInt64(shape.count), &header)
         le64(UInt64(shape.similarityDims), &header); le64(UInt64(shape.contentDims), &header)

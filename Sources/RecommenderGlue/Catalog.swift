@@ -209,6 +209,7 @@ enum Catalog {
         var sequenceWeight = 0.0
         var stamp: Int64 = 0
         var keys = ImageShape.KeyKind.none
+        var sparse = false, sparseNonZeros = 0
         let meta = try Cursor("""
             SELECT items, params OPERATOR(pg_catalog.->>) 'weighting', (params OPERATOR(pg_catalog.->>) 'similarity_dims')::pg_catalog.int4,
                    (params OPERATOR(pg_catalog.->>) 'has_categories')::pg_catalog.bool,
@@ -219,7 +220,9 @@ enum Catalog {
                    COALESCE((params OPERATOR(pg_catalog.->>) 'content_beta')::pg_catalog.float8, 0),
                    COALESCE((params OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0),
                    (pg_catalog.date_part('epoch', trained_at) OPERATOR(pg_catalog.*) 1000000::pg_catalog.float8)::pg_catalog.int8,
-                   params OPERATOR(pg_catalog.->>) 'item_keys'
+                   params OPERATOR(pg_catalog.->>) 'item_keys',
+                   COALESCE(params OPERATOR(pg_catalog.->>) 'kind', 'dense'),
+                   COALESCE((params OPERATOR(pg_catalog.->>) 'sparse_nonzeros')::pg_catalog.int8, 0)
               FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
             """, [.text(name), .int8(version)])
         var found = false
@@ -241,23 +244,29 @@ enum Catalog {
             case "uuid"?: keys = .uuid
             default: keys = .text
             }
+            sparse = (try meta.text(r, 12) ?? "dense") == "sparse"
+            sparseNonZeros = Int(try meta.int8(r, 13) ?? 0)
         }
         try meta.close()
         guard found else {
             throw RecError.objectState("model \"\(name)\" version \(version) is missing from recommender.model_version",
                                        hint: "Train the model again.")
         }
-        guard n >= 0, n <= ModelLimits.maxItems, dims >= 0, dims <= ModelLimits.maxSimilarityDims,
-              cdims >= 0, cdims <= ModelLimits.maxContentDims, total >= n, total <= ModelLimits.maxCatalogItems,
+        guard n >= 0, n <= (sparse ? ModelLimits.maxSparseItems : ModelLimits.maxItems), sparseNonZeros >= 0, dims >= 0, dims <= ModelLimits.maxSimilarityDims,
+              cdims >= 0, cdims <= ModelLimits.maxContentDims, total >= n, total <= ModelLimits.maxCatalogItems || (sparse && total <= 2 * n + 100_000),
               (total == n || cdims > 0) else {
             throw RecError.internalError("model \"\(name)\" has invalid sizes")
         }
-        let need = MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: cdims,
-                                      categories: hasCategories)
+        let need = sparse
+            ? MemoryBudget.sparseModel(items: n, nonZeros: sparseNonZeros, catalogItems: total, similarityDims: dims, contentDims: cdims,
+                                       categories: hasCategories)
+            : MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: cdims,
+                                 categories: hasCategories)
         // the arrays come from the model's image, mapped and shared by every backend, or built in
         // this backend's memory when images are not shared (SharedModels.swift)
         let shape = ImageShape(modelVersion: version, stamp: stamp, nameHash: ModelImage.nameHash(name), cfCount: n, count: total,
-                               similarityDims: dims, contentDims: cdims, hasCategories: hasCategories, keys: keys)
+                               similarityDims: dims, contentDims: cdims, hasCategories: hasCategories, keys: keys,
+                               sparseNonZeros: sparse ? sparseNonZeros : nil)
         let parts = try SharedModels.parts(VersionMeta(name: name, version: version, shape: shape, need: need), privateBytes: &bytes)
         var names: [String] = []
         if hasCategories {

@@ -78,7 +78,8 @@ func readCatalog(model m: ModelRow, sql: ModelSQL, cfIds: [Int64], maxItems: Int
 /// Content vectors for the catalog `allIds` (cfIds + newIds) and beta, fitted against the
 /// collaborative weights (n x n). Kind "none" when the model has no content or content does not
 /// predict the weights.
-func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, allIds: [Int64], weights: [Float], n: Int) throws -> ContentData {
+func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, allIds: [Int64], weights: [Float], n: Int,
+                  sparse: SparseItemWeights? = nil) throws -> ContentData {
     var out = ContentData()
     guard sql.content != nil else { return out }
     let total = allIds.count
@@ -95,7 +96,7 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
                 // memory the vectors need, before they are built
                 try ModelValidation.checkContentDims(v.count, model: m.name)
                 out.dims = v.count
-                try checkContentMemory(model: m.name, n: n, total: total, dims: out.dims, categories: cat.hasCategories)
+                try checkContentMemory(model: m.name, n: n, total: total, dims: out.dims, categories: cat.hasCategories, sparse: sparse)
             }
             guard v.count == out.dims else {
                 throw RecError.invalidParameter("the embedding of item \(id) has \(v.count) dimensions, others have \(out.dims)",
@@ -126,12 +127,16 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
             docs[i] = d
         }
         out.dims = 256
-        try checkContentMemory(model: m.name, n: n, total: total, dims: out.dims, categories: cat.hasCategories)
+        try checkContentMemory(model: m.name, n: n, total: total, dims: out.dims, categories: cat.hasCategories, sparse: sparse)
         (out.vectors, out.present) = try ContentBuilder.tfidf(docs, dims: out.dims, interrupt: PG.interrupt)
     }
     try PG.interrupt()
     if out.dims > 0 {
-        out.beta = ContentBuilder.fitBeta(weights: weights, cf: n, vectors: out.vectors, present: out.present, dims: out.dims)
+        if let sw = sparse {
+            out.beta = ContentBuilder.fitBeta(weight: { sw.weight($0, $1) }, cf: n, vectors: out.vectors, present: out.present, dims: out.dims)
+        } else {
+            out.beta = ContentBuilder.fitBeta(weights: weights, cf: n, vectors: out.vectors, present: out.present, dims: out.dims)
+        }
     }
     if out.beta > 0 {
         try PG.notice("recommender: content vectors (\(out.kind), \(out.dims) dimensions) for \(out.present.filter { $0 }.count) items, \(total - n) of them without interactions; beta \(out.beta)")
@@ -145,8 +150,18 @@ func buildContent(sql: ModelSQL, model m: ModelRow, catalog cat: CatalogData, al
 /// Before content vectors are built: the training's peak with them (similarity vectors counted
 /// when there are no categories) against recommender.max_training_memory, and the served model
 /// against recommender.max_cache_memory.
-func checkContentMemory(model: String, n: Int, total: Int, dims: Int, categories: Bool) throws {
+func checkContentMemory(model: String, n: Int, total: Int, dims: Int, categories: Bool, sparse: SparseItemWeights? = nil) throws {
     let simDims = categories ? 0 : min(48, n)
+    if let sw = sparse {
+        // the sparse kind: no items² term (TrainSparse.swift)
+        try MemoryBudget.check(MemoryBudget.sparseTraining(TrainingShape(items: n, catalogItems: total, similarityDims: simDims, contentDims: dims), gramNonZeros: 0),
+                               what: "training of model \"\(model)\" (\(n) items, sparse)", limit: Memory.trainingLimit,
+                               setting: "recommender.max_training_memory", available: Memory.available,
+                               hint: "lower the model's max_items or density, or set content => 'off'.")
+        try Memory.checkServing(MemoryBudget.sparseModel(items: n, nonZeros: sw.nonZeros, catalogItems: total, similarityDims: simDims,
+                                                         contentDims: dims, categories: categories), model: model, items: n, checkAvailable: false)
+        return
+    }
     try Memory.checkTraining(TrainingShape(items: n, catalogItems: total, similarityDims: simDims, contentDims: dims), model: model)
     try Memory.checkServing(MemoryBudget.model(items: n, catalogItems: total, similarityDims: simDims, contentDims: dims,
                                                categories: categories), model: model, items: n, checkAvailable: false)

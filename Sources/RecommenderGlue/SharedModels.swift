@@ -213,7 +213,7 @@ enum SharedModels {
         let s = m.shape, name = m.name, version = m.version
         let n = s.cfCount, total = s.count, dims = s.similarityDims, cdims = s.contentDims
         let writer = try ImageWriter(shape: s, sink: sink)
-        var wrow = [Float](repeating: 0, count: n)
+        var wrow = [Float](repeating: 0, count: s.sparseNonZeros == nil ? n : 0)
         var srow = [Float](repeating: 0, count: dims)
         var crow = [Float](repeating: 0, count: cdims)
         var expected: Int32 = 0
@@ -241,7 +241,15 @@ enum SharedModels {
                     throw RecError.internalError("model \"\(name)\": similarity vector of item \(id) is damaged")
                 }
             }
-            if i < n {
+            var sparseRow: [(Int32, Float)]? = nil
+            if i < n && s.sparseNonZeros != nil {
+                // the sparse kind's row: (index, weight) pairs (SparseItemWeights.swift)
+                guard let bytes = try c.byteArray(r, 5),
+                      let row = bytes.withUnsafeBytes({ SparseItemWeights.decodeRow($0, row: i, n: n) }) else {
+                    throw RecError.internalError("model \"\(name)\": weights of item \(id) are damaged")
+                }
+                sparseRow = row
+            } else if i < n {
                 guard try c.floats(r, 5, into: &wrow, at: 0, expected: n) else {
                     throw RecError.internalError("model \"\(name)\": weights of item \(id) are damaged")
                 }
@@ -249,8 +257,8 @@ enum SharedModels {
             let users = Int(try c.int4(r, 6) ?? 0)
             let hasContent = cdims > 0 ? try c.floats(r, 7, into: &crow, at: 0, expected: cdims) : false
             try writer.add(id: id, popularity: try c.float8(r, 2) ?? 0, users: max(0, users), categories: cats,
-                           weights: i < n ? wrow[...] : [][...], similarity: srow[...], content: hasContent ? crow[...] : nil,
-                           key: keyed ? try c.text(r, 8) : nil)
+                           weights: i < n && sparseRow == nil ? wrow[...] : [][...], sparseRow: sparseRow, similarity: srow[...],
+                           content: hasContent ? crow[...] : nil, key: keyed ? try c.text(r, 8) : nil)
             expected += 1
         }
         guard Int(expected) == total else {

@@ -45,6 +45,9 @@ struct TrainParams {
     var maxItems = 10000
     var halfLife = 14.0 * 86400
     var sequenceWeight = 0.0
+    /// 'auto', 'dense' or 'sparse' (TrainSparse.swift), and the sparse kind's density.
+    var kind = "auto"
+    var density = 0.0001
 }
 
 func floatBytes(_ a: ArraySlice<Float>) -> [UInt8] {
@@ -86,7 +89,9 @@ func trainModel(_ name: String) throws -> TrainResult {
         let pc = try Cursor("""
             SELECT lambda, weighting, max_items, pg_catalog.date_part('epoch', popularity_half_life)::pg_catalog.float8,
                    weight_power, dropout, row_norm, trend_weight, keep_gram,
-                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0)
+                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0),
+                   COALESCE(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'kind', 'dense'),
+                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'density')::pg_catalog.float8, 0.0001)
               FROM recommender.model m WHERE name OPERATOR(pg_catalog.=) $1
             """, [.text(m.name)])
         try pc.forEachRow { r in
@@ -100,6 +105,8 @@ func trainModel(_ name: String) throws -> TrainResult {
             p.trendWeight = try pc.float8(r, 7) ?? p.trendWeight
             p.keepGram = try pc.bool(r, 8) ?? false
             p.sequenceWeight = try pc.float8(r, 9) ?? 0
+            p.kind = try pc.text(r, 10) ?? "dense"
+            p.density = try pc.float8(r, 11) ?? p.density
         }
         try pc.close()
         Backend.sql[m.name] = nil          // validate the registration afresh
@@ -138,6 +145,9 @@ func trainModel(_ name: String) throws -> TrainResult {
         let x = try b.build(transform: transform, rowNorm: p.rowNorm, interrupt: PG.interrupt)
         let n = b.itemCount
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
+        if try ModelKind.effective(p.kind, items: n) == .sparse {
+            return try trainSparse(model: m, params: p, builder: b, x: x, transform: transform, registration: registration, sql: sql, t0: t0)
+        }
 
         // 2. the catalog beyond the trained items: categories and content of the items table
         let cat = try readCatalog(model: m, sql: sql, cfIds: b.itemIds, maxItems: p.maxItems, ids: ids)
@@ -201,6 +211,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         func num(_ x: Double, _ what: String) throws -> String { try ModelValidation.number(x, what, model: m.name) }
         let params = "{" + ([
             "\"cf_items\": \(n)",
+            "\"kind\": \"dense\"",
             "\"registration\": \(jsonString(registration))",
             "\"watermark\": \(b.maxTime.isFinite ? String(b.maxTime) : "null")",
             "\"keep_gram\": \(p.keepGram)",

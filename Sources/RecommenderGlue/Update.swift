@@ -56,6 +56,14 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
                                         .float8(now() - t0)])
             return
         }
+        if try isSparseVersion(model: m.name, version: oldVersion) {
+            // the sparse kind keeps no Gram matrix: update() retrains it in full (README, "The sparse kind")
+            try PG.notice("recommender: model \"\(m.name)\" is of the sparse kind, which update() retrains in full")
+            let r = try trainModel(m.name)
+            try Sink(handle: sink).row([.text(r.model), .int8(r.version), .int4(Int32(clamping: r.users)), .null(Int32(REC_INT8)),
+                                        .float8(now() - t0)])
+            return
+        }
         guard keep else {
             throw RecError.objectState("model \"\(m.name)\" was trained without keeping its Gram matrix",
                                        hint: "SELECT recommender.configure('\(m.name)', keep_gram => true); then train once; later updates fold new interactions in.")

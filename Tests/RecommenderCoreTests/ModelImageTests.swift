@@ -42,7 +42,8 @@ final class ModelImageTests: XCTestCase {
 
     func shape(of m: ItemModel, stamp: Int64 = 99) -> ImageShape {
         ImageShape(modelVersion: m.version, stamp: stamp, nameHash: ModelImage.nameHash("m"), cfCount: m.cfCount, count: m.count,
-                   similarityDims: m.similarityDims, contentDims: m.content?.dims ?? 0, hasCategories: m.categories != nil)
+                   similarityDims: m.similarityDims, contentDims: m.content?.dims ?? 0, hasCategories: m.categories != nil,
+                   sparseNonZeros: m.sparse?.nonZeros)
     }
 
     /// Writes a model's arrays through the streaming writer (as the glue does from the rows).
@@ -54,7 +55,8 @@ final class ModelImageTests: XCTestCase {
             let cv: ArraySlice<Float>? = (c != nil && c!.present[i]) ? Array(c!.vectors[(i * c!.dims)..<((i + 1) * c!.dims)])[...] : nil
             try w.add(id: m.itemIds[i], popularity: m.popularity[i], users: c?.users[i] ?? 0,
                       categories: m.categories.map { Array($0[i]) } ?? [],
-                      weights: i < cf ? Array(m.weights[(i * cf)..<((i + 1) * cf)])[...] : [][...],
+                      weights: i < cf && m.sparse == nil ? Array(m.weights[(i * cf)..<((i + 1) * cf)])[...] : [][...],
+                      sparseRow: i < cf ? m.sparse.map { sw in sw.range(i).map { (sw.cols[$0], sw.vals[$0]) } } : nil,
                       similarity: d > 0 ? Array(m.similarityVectors[(i * d)..<((i + 1) * d)])[...] : [][...],
                       content: cv)
         }
@@ -168,7 +170,10 @@ final class ModelImageTests: XCTestCase {
     }
 
     func testDamagedImagesAreRejected() throws {
-        let m = try richModel()
+        try assertDamagedRejected(try richModel())
+    }
+
+    func assertDamagedRejected(_ m: ItemModel) throws {
         let good = try image(m).bytes
         XCTAssertNil(rejected(good, m))
         // truncated anywhere, or extended

@@ -315,6 +315,42 @@ if [ -n "${SHARED_MODEL_ITEMS:-}" ]; then
     q "SET client_min_messages = warning; SELECT recommender.drop('big'); DROP SCHEMA big CASCADE" >/dev/null
 fi
 
+# 8. the sparse kind is served from a mapped image too (sections of sparse rows): a session maps
+# the file, counts no private bytes, gives the lists of a private copy; a damaged file is rebuilt
+q "SET client_min_messages = warning;
+   SELECT recommender.register('shm_sp', 'shop.events', 'customer_id', 'product_id',
+            event_column => 'event_type', event_weights => '{\"view\": 1, \"cart\": 3, \"purchase\": 5}',
+            items => 'shop.products', item_id_column => 'product_id', category_column => 'category');
+   SELECT 1 FROM recommender.configure('shm_sp', kind => 'sparse', lambda => 300);" >/dev/null
+vs=$(q "SET client_min_messages = warning; SELECT version FROM recommender.train('shm_sp')")
+HS=$(hash_of shm_sp)
+sp_lists() { echo "SELECT string_agg(u || ':' || r.item_id || ':' || round(r.score::numeric, 9), ',' ORDER BY u, r.rank)
+                     FROM generate_series(1, 30) AS u, recommend(u, 5, 0, 'shm_sp') AS r"; }
+spimg="$DIR/$HS-$vs.img"
+out=$(psql -X -q -tA -d "$DB" -c "$(sp_lists)" -c "SELECT 'bytes=' || bytes FROM recommender.cache_status() WHERE model = 'shm_sp'" 2>&1)
+sp_ref=$(echo "$out" | head -1)
+sp_priv=$(psql -X -q -tA -d "$DB" -c "SET recommender.shared_models = off" -c "$(sp_lists)" 2>&1 | grep -v NOTICE | tail -1)
+kind=$(q "SELECT params->>'kind' FROM recommender.model_version WHERE model = 'shm_sp' AND version = $vs")
+[ "$kind" = sparse ] && [ -f "$spimg" ] && echo "$out" | grep -qx "bytes=0" && [ -n "$sp_ref" ] && [ "$sp_ref" = "$sp_priv" ] \
+    && ok "a sparse model (version $vs) is served from its mapped image $(basename "$spimg") ($(stat -c %s "$spimg") bytes; cache_status() bytes 0; the lists of a private copy)" \
+    || bad "sparse model from a mapped image: kind '$kind', file $(ls "$DIR" | grep "^$HS" | tr '\n' ' '), out '$(echo "$out" | tail -3 | tr '\n' ' ')', same as private: $([ "$sp_ref" = "$sp_priv" ] && echo yes || echo no)"
+# damage the sparse row starts (section kind 13, found in the section table): the reader rejects
+# the image and rebuilds it
+python3 - "$spimg" <<'PY'
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+for k in range(struct.unpack_from('<I', b, 28)[0]):
+    kind, size, off, cnt = struct.unpack_from('<IIQQ', b, 256 + 32 * k)
+    if kind == 13: b[off + 8 * (cnt // 2)] ^= 0x40
+open(p, 'r+b').write(b)
+PY
+ino=$(stat -c %i "$spimg")
+out=$(psql -X -q -tA -d "$DB" -c "$(sp_lists)" 2>&1)
+[ "$(stat -c %i "$spimg")" != "$ino" ] && [ "$(echo "$out" | grep -v NOTICE | tail -1)" = "$sp_ref" ] \
+    && ok "a damaged sparse image is rejected and rebuilt: the same lists" || bad "damaged sparse image: $(echo "$out" | head -3)"
+q "SELECT recommender.drop('shm_sp')" >/dev/null
+
 q "SELECT recommender.drop('shm')" >/dev/null
 echo "shared_model: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,422 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CCholmod
+
+/// The sparse model, after SANSA (Spisak, Bartyzal, Hoskovec, Peska, Tuma, "Scalable Approximate
+/// NonSymmetric Autoencoder for Collaborative Filtering", RecSys 2023): a sparse approximation of
+/// EASE's inverse (XᵀX + λI)⁻¹ through a sparse LDLᵀ factorisation with a prescribed density.
+///
+///   1. A = G + diag(λ + p/(1-p) G_ii): the same regularisation as `EASE.invertRegularised`
+///      (λ as given, EDLAE's dropout p), on the sparse Gram matrix (SparseGram).
+///   2. P A Pᵀ = L D Lᵀ with CHOLMOD (AMD ordering, simplicial, computed in bands of rows with
+///      `cholmod_rowfac` so that cancel and statement_timeout act between bands). When the factor
+///      the analysis predicts is too large for the memory allowed, the Gram matrix is pruned
+///      first (each item keeps its strongest co-occurrences, `SparseGram.prune`), halving what
+///      it keeps until the factor fits.
+///   3. L is sparsified to the target density as SANSA does (the largest |L_ij| sqrt(D_j), i.e.
+///      the entries of the Cholesky factor L D^1/2, about as many per column as a row of B keeps).
+///   4. K ≈ L⁻¹: where SANSA runs its iterative UMR method, this computes each column of L⁻¹ by
+///      a sparse triangular solve that drops small fill-in as it goes (ILUT-style) and keeps the
+///      column's largest entries (a simpler route with the same shape of result); K's rows are
+///      capped too (a hub late in the elimination order is reached from every column).
+///   5. A⁻¹ ≈ Pᵀ Kᵀ D⁻¹ K P, and the EASE weights B_hj = -A⁻¹_hj / A⁻¹_jj (j != h) are
+///      materialised row by row; row h keeps its density x n largest |B_hj|, so that scores stay
+///      sums of rows over a user's history and explain() stays exact.
+/// At density 1 nothing is dropped and the result is dense EASE (to rounding).
+public enum SANSA {
+    /// The factorisation's flop ceiling: beyond it the Gram matrix is pruned (CHOLMOD's supernodal
+    /// factorisation ran at about 20 GFlop/s here: under a minute).
+    public static var maxFactorFlops = 1e12
+    /// The density of the sparsified factor and of L⁻¹ relative to the rows' density (SANSA uses
+    /// one density for both; see README, "The sparse kind", for what a denser factor buys).
+    /// On MovieLens (scripts/sparse-quality.sh) at ~100 weights per item, a factor 4x denser than
+    /// the rows took NDCG@10 from 0.3848 to 0.3920 (dense: 0.3974), but the inverse factor's cost
+    /// grows with the square of its column length (minutes at 20,000 items): one density for both,
+    /// as SANSA.
+    public static var factorDensityRatio = 1
+
+    public struct Result {
+        public var weights: SparseItemWeights
+        /// What the Gram matrix was pruned to (0: not pruned), the factor's non-zeros before
+        /// sparsification, and the factor's flops.
+        public var prunedTo: Int
+        public var factorNonZeros: Int
+        public var flops: Double
+    }
+
+    /// Entries kept per row of B at `density` for n items: ceil(density x n), at least `minimum`
+    /// (the glue passes ModelLimits.sparseMinWeightsPerItem), at most n - 1.
+    public static func perRow(n: Int, density: Double, minimum: Int = 0) -> Int {
+        guard n > 1 else { return 0 }
+        let m = (density * Double(n)).rounded(.up)
+        return max(1, min(n - 1, max(minimum, m.isFinite ? Int(min(m, Double(n))) : n - 1)))
+    }
+
+    /// The bytes the phases after the Gram matrix need at most: the factor (32 bytes a non-zero:
+    /// CHOLMOD's supernodal blocks and their simplicial copy; measured 27 at 20,000 items), A
+    /// (16 bytes a non-zero), the sparsified factor, L⁻¹ by columns and by rows (24 bytes an
+    /// entry), and B (8 bytes an entry), plus per-item work arrays.
+    public static func bytes(n: Int, gramNonZeros: Int, factorNonZeros: Int, density: Double, minimum: Int = 0) -> Bytes {
+        let m = perRow(n: n, density: density, minimum: minimum) + 1
+        let kEntries = Bytes.matrix(n, m, 1)   // at least: the ratio adapts to the limit later
+        let factor = Bytes.elements(factorNonZeros, 32) + .elements(gramNonZeros, 16) + .elements(n, 64)
+        let afterFactor = Bytes.elements(factorNonZeros, 12) + (kEntries * 24) + (kEntries * 8) + .elements(n, 64)
+        return Bytes.max(factor, afterFactor)
+    }
+
+    /// Fits the sparse model. `limit`: bytes the factorisation phases may use (nil: unchecked);
+    /// checked before each large allocation (54000 above it).
+    /// `minimumPerRow`: each row keeps at least this many weights. `exactFactor` (tests) keeps the
+    /// factor and L⁻¹ exact, so that only the rows are truncated.
+    public static func fit(gram g0: SparseSymmetric, lambda: Double, dropout: Double = 0, density: Double,
+                           minimumPerRow: Int = 0, exactFactor: Bool = false,
+                           limit: Int? = nil, interrupt: InterruptCheck = neverInterrupted,
+                           progress: (String) -> Void = { _ in }) throws -> Result {
+        guard dropout.isFinite, dropout >= 0, dropout < 1 else {
+            throw RecError.invalidParameter("dropout must be in [0, 1) (got \(dropout))")
+        }
+        guard lambda.isFinite, lambda > 0 else {
+            throw RecError.invalidParameter("lambda must be a finite number > 0 (got \(lambda))",
+                                            hint: "Typical values are 10 to 1000; larger means stronger regularisation.")
+        }
+        guard density.isFinite, density > 0, density <= 1 else {
+            throw RecError.invalidParameter("density must be in (0, 1] (got \(density))",
+                                            hint: "The share of the items x items weights the sparse model keeps; 1 is dense EASE.")
+        }
+        let n = g0.n
+        guard n > 0 else { return Result(weights: SparseItemWeights.empty, prunedTo: 0, factorNonZeros: 0, flops: 0) }
+        guard n < Int(Int32.max), g0.colStart.count == n + 1 else { throw RecError.internalError("sparse Gram matrix has the wrong shape") }
+        let emphasis = dropout / (1 - dropout)
+
+        // 2. ordering and factorisation (pruning the Gram matrix while the factor is too large)
+        var g = g0
+        var prunedTo = 0
+        let h = CholmodHandle()
+        guard h.started else { throw RecError.internalError("CHOLMOD could not start") }
+        var lnz = 0.0, fl = 0.0
+        while true {
+            let a = try h.sparse(n: n, nnz: g.nonZeros, stype: -1, values: false)
+            let ap = a.pointee.p.assumingMemoryBound(to: Int.self), ai = a.pointee.i.assumingMemoryBound(to: Int.self)
+            for j in 0...n { ap[j] = g.colStart[j] }
+            for t in 0..<g.nonZeros { ai[t] = Int(g.rowIndex[t]) }
+            try h.analyze(a)
+            h.free(a)
+            lnz = h.common.pointee.lnz; fl = h.common.pointee.fl
+            let need = bytes(n: n, gramNonZeros: g.nonZeros, factorNonZeros: lnz < 9e18 ? Int(lnz) : Int.max, density: density,
+                             minimum: minimumPerRow)
+            var fits = true
+            if let l = limit { fits = need.value.map { $0 <= l } ?? false }
+            if fits && fl <= maxFactorFlops { break }
+            // prune: each item keeps its strongest co-occurrences, half as many as the densest keeps now
+            var maxDegree = 0
+            for j in 0..<n { maxDegree = max(maxDegree, g.colStart[j + 1] - g.colStart[j]) }
+            let keep = prunedTo == 0 ? max(1, min(maxDegree, 1024) / 2) : prunedTo / 2
+            if keep < 1 || (prunedTo == 1) {
+                throw RecError.programLimit("the sparse model's factorisation of \(n) items needs \(need) of memory and \(fl) flops even with the Gram matrix pruned to one neighbour per item",
+                                            hint: "Raise recommender.max_training_memory, or lower the model's density or max_items.")
+            }
+            prunedTo = keep
+            try interrupt()
+            g = try SparseGram.prune(g0, keep: keep, interrupt: interrupt)
+        }
+        progress("ordered (AMD): the factor will hold \(Int(lnz)) non-zeros, \(fl) flops\(prunedTo > 0 ? ", Gram matrix pruned to \(prunedTo) per item" : "")")
+        guard let f0 = h.factor else { throw RecError.internalError("CHOLMOD returned no factor") }
+        let perm = f0.pointee.Perm.assumingMemoryBound(to: Int.self)
+        var p = [Int](repeating: 0, count: n)
+        var seen = [Bool](repeating: false, count: n)
+        for k in 0..<n {
+            let v = perm[k]
+            guard v >= 0, v < n, !seen[v] else { throw RecError.internalError("CHOLMOD returned a bad permutation") }
+            p[k] = v; seen[v] = true
+        }
+        seen = []
+        // A with the regularisation on its diagonal (lower triangle), factorised by CHOLMOD:
+        // supernodal where the analysis finds it worth it (BLAS on dense blocks, as SANSA's CHOLMOD
+        // route), then converted to the simplicial LDLᵀ form read below. The factorisation is one
+        // library call, so cancel acts when it returns; its cost is bounded beforehand by
+        // maxFactorFlops (the Gram matrix is pruned until the analysis predicts less).
+        let a = try h.sparse(n: n, nnz: g.nonZeros, stype: -1, values: true)
+        do {
+            let ap = a.pointee.p.assumingMemoryBound(to: Int.self), ai = a.pointee.i.assumingMemoryBound(to: Int.self)
+            let ax = a.pointee.x.assumingMemoryBound(to: Double.self)
+            for j in 0...n { ap[j] = g.colStart[j] }
+            for j in 0..<n {
+                for t in g.colStart[j]..<g.colStart[j + 1] {
+                    ai[t] = Int(g.rowIndex[t])
+                    var v = g.values[t]
+                    if Int(g.rowIndex[t]) == j { v += lambda + emphasis * v }
+                    ax[t] = v
+                }
+            }
+        }
+        g = SparseSymmetric(n: 0, colStart: [0], rowIndex: [], values: [])
+        try interrupt()
+        let ok = cholmod_l_factorize(a, f0, h.common)
+        try h.check("factorising the Gram matrix")
+        if ok == 0 { throw RecError.internalError("CHOLMOD could not factorise the Gram matrix (status \(h.common.pointee.status))") }
+        if h.common.pointee.status == CHOLMOD_NOT_POSDEF || f0.pointee.minor < n {
+            throw RecError.invalidParameter("the sparse model cannot be solved with lambda \(lambda): the regularised Gram matrix is not positive definite",
+                                            hint: "Increase lambda; it must be large against the interaction weights.")
+        }
+        h.free(a)
+        try interrupt()
+        guard cholmod_l_change_factor(Int32(CHOLMOD_REAL), 0, 0, 1, 1, f0, h.common) != 0 else {
+            try h.check("converting the factor")
+            throw RecError.internalError("CHOLMOD could not convert the factor to LDLᵀ")
+        }
+        try h.check("converting the factor")
+        try interrupt()
+        progress("factorised")
+
+        // the factor into Swift arrays (unit lower L without its diagonal, and D)
+        let fp = f0.pointee.p.assumingMemoryBound(to: Int.self), fi = f0.pointee.i.assumingMemoryBound(to: Int.self)
+        let fx = f0.pointee.x.assumingMemoryBound(to: Double.self), fnz = f0.pointee.nz.assumingMemoryBound(to: Int.self)
+        var d = [Double](repeating: 0, count: n)
+        var offDiagonal = 0
+        for j in 0..<n { offDiagonal += max(0, fnz[j] - 1) }
+        let factorNonZeros = offDiagonal + n
+        if let l = limit, let need = (Bytes.elements(offDiagonal, 12) + .elements(n, 64)).value, need > l {
+            throw RecError.programLimit("the sparse model's factor needs \(formatBytes(need)) of memory, more than recommender.max_training_memory allows")
+        }
+        // 3. sparsify: keep the largest |L_ij| sqrt(D_j), density x n² of them (SANSA)
+        for j in 0..<n {
+            let dj = fx[fp[j]]
+            guard dj.isFinite, dj > 0 else {
+                throw RecError.invalidParameter("the sparse model cannot be solved with lambda \(lambda): the regularised Gram matrix is not positive definite",
+                                                hint: "Increase lambda; it must be large against the interaction weights.")
+            }
+            d[j] = dj
+        }
+        // the factor and L⁻¹ keep factorDensityRatio x m entries per column (fewer when the
+        // memory limit asks for it, never fewer than the rows); exact when the rows keep everything
+        let m = perRow(n: n, density: density, minimum: minimumPerRow)
+        let exact = exactFactor || m >= n - 1
+        var kCap = exact ? n : min(n, factorDensityRatio * m + 1)
+        if !exact, let l = limit {
+            while kCap > m + 1, let need = (Bytes.matrix(n, kCap, 36) + .elements(offDiagonal, 12)).value, need > l { kCap = max(m + 1, kCap / 2) }
+        }
+        let targetFactor = exact ? Int.max : n * (kCap - 1)
+        var threshold = 0.0
+        if offDiagonal > targetFactor {
+            var mags = [Double](); mags.reserveCapacity(offDiagonal)
+            for j in 0..<n {
+                let sd = sqrt(d[j])
+                for t in (fp[j] + 1)..<max(fp[j] + 1, fp[j] + fnz[j]) { mags.append(abs(fx[t]) * sd) }
+            }
+            threshold = SparseGram.kthLargest(&mags, max(1, targetFactor))
+            try interrupt()
+        }
+        var lStart = [Int](repeating: 0, count: n + 1)
+        var lRow: [Int32] = [], lVal: [Double] = []
+        lRow.reserveCapacity(min(offDiagonal, targetFactor)); lVal.reserveCapacity(min(offDiagonal, targetFactor))
+        for j in 0..<n {
+            let sd = sqrt(d[j])
+            for t in (fp[j] + 1)..<max(fp[j] + 1, fp[j] + fnz[j]) {
+                let v = fx[t]
+                guard v.isFinite else { throw RecError.internalError("the sparse factor holds a non-finite value") }
+                if threshold == 0 || abs(v) * sd >= threshold { lRow.append(Int32(truncatingIfNeeded: fi[t])); lVal.append(v) }
+            }
+            lStart[j + 1] = lRow.count
+        }
+        _ = cholmod_l_free_factor(&h.factor, h.common)
+        try interrupt()
+        progress("factor sparsified to \(lRow.count) non-zeros")
+
+        // 4. K ≈ L⁻¹, column by column (exact sparse solves, then the largest entries kept)
+        if let l = limit, let need = (Bytes.matrix(n, kCap, 24) + .elements(lRow.count, 12)).value, need > l {
+            throw RecError.programLimit("the sparse model's inverse factor needs \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
+                                        hint: "Lower the model's density, or raise recommender.max_training_memory.")
+        }
+        var kStart = [Int](repeating: 0, count: n + 1)
+        var kRow: [Int32] = [], kVal: [Double] = []
+        var w = [Double](repeating: 0, count: n)
+        var inHeap = [Bool](repeating: false, count: n)
+        var heap: [Int] = []
+        var col: [(Int, Double)] = []
+        var kept: [Double] = []       // min-heap of the magnitudes kept in the current column
+        var work = 0
+        for a in 0..<n {
+            col.removeAll(keepingCapacity: true)
+            w[a] = 1; heap.append(a); inHeap[a] = true
+            kept.removeAll(keepingCapacity: true)
+            while let k = popMin(&heap) {
+                inHeap[k] = false
+                let xk = w[k]; w[k] = 0
+                if xk == 0 { continue }
+                if !exact && k != a {
+                    // dropping during the solve (as incomplete factorisations do): an entry
+                    // smaller than the kCap - 1 largest kept so far is neither kept nor
+                    // propagated, which bounds the work of a column by about kCap columns of L
+                    let mag = abs(xk)
+                    if kept.count >= kCap - 1 {
+                        guard let smallest = kept.first, mag > smallest else { continue }
+                        _ = popMinDouble(&kept)
+                    }
+                    pushDouble(&kept, mag)
+                }
+                col.append((k, xk))
+                // fill-in dropping (ILUT-style, Saad 1994): a contribution to an index not reached
+                // yet creates no new entry when it is below 1e-4 (the diagonal is 1) or, once the
+                // column holds kCap - 1 entries, below half the smallest kept magnitude
+                let fillFloor = exact ? 0 : max(1e-4, kept.count >= kCap - 1 ? 0.5 * (kept.first ?? 0) : 0)
+                for t in lStart[k]..<lStart[k + 1] {
+                    let i = Int(lRow[t])
+                    let c = lVal[t] * xk
+                    if !inHeap[i] {
+                        if abs(c) < fillFloor { continue }
+                        inHeap[i] = true; push(&heap, i)
+                    }
+                    w[i] -= c
+                }
+                work += lStart[k + 1] - lStart[k] + 1
+            }
+            if col.count > kCap {
+                // keep the diagonal (first) and the largest off-diagonal entries
+                let diag = col[0]
+                var rest = Array(col[1...])
+                rest.sort { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
+                rest.removeLast(rest.count - (kCap - 1))
+                rest.sort { $0.0 < $1.0 }
+                col = [diag] + rest
+            }
+            for (r, v) in col { kRow.append(Int32(truncatingIfNeeded: r)); kVal.append(v) }
+            kStart[a + 1] = kRow.count
+            if work > 1_000_000 || a & 255 == 255 { work = 0; try interrupt() }
+        }
+        lRow = []; lVal = []; w = []; inHeap = []
+        progress("inverse factor: \(kRow.count) non-zeros")
+        // K by rows (columns of each row in increasing order), and diag(A⁻¹)_a = Σ_k K_ka² / D_k
+        var rStart = [Int](repeating: 0, count: n + 1)
+        for r in kRow { rStart[Int(r) + 1] += 1 }
+        for r in 0..<n { rStart[r + 1] += rStart[r] }
+        var rCol = [Int32](repeating: 0, count: kRow.count), rVal = [Double](repeating: 0, count: kRow.count)
+        var rFill = Array(rStart[0..<n])
+        var diagInv = [Double](repeating: 0, count: n)
+        for a in 0..<n {
+            for t in kStart[a]..<kStart[a + 1] {
+                let r = Int(kRow[t])
+                rCol[rFill[r]] = Int32(truncatingIfNeeded: a); rVal[rFill[r]] = kVal[t]; rFill[r] += 1
+                diagInv[a] += kVal[t] * kVal[t] / d[r]
+            }
+        }
+        rFill = []
+        try interrupt()
+        if !exact {
+            // A row of K can be as long as the catalog (a hub late in the elimination order is
+            // reached from every column), and step 5 costs the sum of the squared row lengths:
+            // each row keeps its 4 x kCap largest entries (the approximation of K's sparsified
+            // columns, applied to its rows too)
+            let rCap = 4 * kCap
+            var out = 0
+            var seg: [(Int32, Double)] = []
+            var newStart = [Int](repeating: 0, count: n + 1)
+            for r in 0..<n {
+                let lo = rStart[r], hi = rStart[r + 1]
+                if hi - lo > rCap {
+                    seg.removeAll(keepingCapacity: true)
+                    for t in lo..<hi { seg.append((rCol[t], rVal[t])) }
+                    seg.sort { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
+                    seg.removeLast(seg.count - rCap)
+                    seg.sort { $0.0 < $1.0 }
+                    for e in seg { rCol[out] = e.0; rVal[out] = e.1; out += 1 }
+                } else {
+                    for t in lo..<hi { rCol[out] = rCol[t]; rVal[out] = rVal[t]; out += 1 }
+                }
+                newStart[r + 1] = out
+                if r & 1023 == 1023 { try interrupt() }
+            }
+            rStart = newStart
+        }
+
+        // 5. rows of B in the items' own order: B_hj = -A⁻¹_hj / A⁻¹_jj, the m largest |B_hj| kept
+        if let l = limit, let need = (Bytes.matrix(n, m, 8) + .elements(kRow.count, 24)).value, need > l {
+            throw RecError.programLimit("the sparse model's weights need \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
+                                        hint: "Lower the model's density, or raise recommender.max_training_memory.")
+        }
+        var rows = [[(Int32, Float)]](repeating: [], count: n)
+        var acc = [Double](repeating: 0, count: n)
+        var mark = [Bool](repeating: false, count: n)
+        var touched: [Int] = []
+        var entries: [(Int32, Double)] = []
+        work = 0
+        for a in 0..<n {
+            touched.removeAll(keepingCapacity: true)
+            for t in kStart[a]..<kStart[a + 1] {
+                let k = Int(kRow[t])
+                let c = kVal[t] / d[k]
+                for q in rStart[k]..<rStart[k + 1] {
+                    let b = Int(rCol[q])
+                    if !mark[b] { mark[b] = true; touched.append(b) }
+                    acc[b] += c * rVal[q]
+                }
+                work += rStart[k + 1] - rStart[k]
+            }
+            entries.removeAll(keepingCapacity: true)
+            for b in touched {
+                if b != a && acc[b] != 0 {
+                    let v = -acc[b] / diagInv[b]
+                    guard v.isFinite else { throw RecError.internalError("the sparse model's weights hold a non-finite value") }
+                    entries.append((Int32(truncatingIfNeeded: p[b]), v))
+                }
+                acc[b] = 0; mark[b] = false
+            }
+            if entries.count > m {
+                entries.sort { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
+                entries.removeLast(entries.count - m)
+            }
+            entries.sort { $0.0 < $1.0 }
+            rows[p[a]] = entries.map { ($0.0, Float($0.1)) }
+            if work > 1_000_000 || a & 255 == 255 { work = 0; try interrupt() }
+        }
+        let weights = try SparseItemWeights(rows: rows, n: n, interrupt: interrupt)
+        return Result(weights: weights, prunedTo: prunedTo, factorNonZeros: factorNonZeros, flops: fl)
+    }
+
+    @inline(__always) static func pushDouble(_ h: inout [Double], _ v: Double) {
+        h.append(v)
+        var i = h.count - 1
+        while i > 0 { let q = (i - 1) / 2; if h[i] < h[q] { h.swapAt(i, q); i = q } else { break } }
+    }
+    @inline(__always) static func popMinDouble(_ h: inout [Double]) -> Double? {
+        guard let top = h.first else { return nil }
+        let last = h.removeLast()
+        if !h.isEmpty {
+            h[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var s = i
+                if l < h.count && h[l] < h[s] { s = l }
+                if r < h.count && h[r] < h[s] { s = r }
+                if s == i { break }
+                h.swapAt(i, s); i = s
+            }
+        }
+        return top
+    }
+
+    // a binary min-heap of indices
+    @inline(__always) static func push(_ h: inout [Int], _ v: Int) {
+        h.append(v)
+        var i = h.count - 1
+        while i > 0 { let q = (i - 1) / 2; if h[i] < h[q] { h.swapAt(i, q); i = q } else { break } }
+    }
+    @inline(__always) static func popMin(_ h: inout [Int]) -> Int? {
+        guard let top = h.first else { return nil }
+        let last = h.removeLast()
+        if !h.isEmpty {
+            h[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var s = i
+                if l < h.count && h[l] < h[s] { s = l }
+                if r < h.count && h[r] < h[s] { s = r }
+                if s == i { break }
+                h.swapAt(i, s); i = s
+            }
+        }
+        return top
+    }
+}
