@@ -5,7 +5,7 @@
 #   bench/scale.sh [ITEMS ...]            default: 20000 100000
 # Environment: SCALE_CONFIGURE (extra recommender.configure arguments, e.g. "kind => 'sparse'"),
 # SCALE_PEERS (default "sansa als"; empty to skip), SCALE_SECONDS (pgbench seconds, default 10),
-# SCALE_SANSA_DENSITY (default: the same non-zeros per item as the extension's model).
+# SCALE_SANSA_DENSITY (default: the extension's sparse model's stored pairs / items², else 5e-5).
 # Writes a table per size to stdout and the raw figures to $TMP/results.jsonl.
 source "$(dirname "$0")/../scripts/lib.sh"
 SIZES=("$@"); [ "${#SIZES[@]}" -gt 0 ] || SIZES=(20000 100000)
@@ -129,7 +129,7 @@ for N in "${SIZES[@]}"; do
         P -c "\\copy (SELECT user_id || ' ' || item_id FROM cat.train) TO '$TMP/data.$N/train.txt'" \
           -c "\\copy (SELECT user_id || ' ' || item_id FROM cat.heldout) TO '$TMP/data.$N/heldout.txt'"
         # the same non-zeros per item as the extension's model, as a share of items²
-        DENS="${SCALE_SANSA_DENSITY:-$(P -c "SELECT coalesce((v.params->>'density')::float8, 5e-5) FROM recommender.model_version v
+        DENS="${SCALE_SANSA_DENSITY:-$(P -c "SELECT coalesce((v.params->>'sparse_nonzeros')::float8 / (v.items::float8 * v.items), 5e-5) FROM recommender.model_version v
                                                JOIN recommender.model m ON m.name = v.model AND m.version = v.version WHERE m.name = 's'")}"
         for peer in $PEERS; do
             log "$N items: peer $peer"
