@@ -113,7 +113,8 @@ for N in "${SIZES[@]}"; do
     log "$N items: quality on the held-out rows"
     QUAL=$(P -c "WITH h AS (SELECT user_id, count(*) AS n FROM cat.heldout GROUP BY 1),
                       r AS (SELECT h.user_id, h.n, x.rank, x.item_id FROM h CROSS JOIN LATERAL recommend(h.user_id, 20, 0, model => 's') x),
-                      j AS (SELECT r.*, EXISTS (SELECT 1 FROM cat.heldout o WHERE o.user_id = r.user_id AND o.item_id = r.item_id) AS hit FROM r)
+                      o AS (SELECT DISTINCT user_id, item_id FROM cat.heldout),
+                      j AS (SELECT r.*, o.item_id IS NOT NULL AS hit FROM r LEFT JOIN o ON o.user_id = r.user_id AND o.item_id = r.item_id)
                  SELECT round(avg(ndcg)::numeric, 4) || ' ' || round(avg(rec)::numeric, 4) FROM (
                    SELECT user_id, coalesce(sum(CASE WHEN hit AND rank <= 10 THEN 1 / log(2, rank + 1) END), 0)
                           / (SELECT sum(1 / log(2, g + 1)) FROM generate_series(1, least(max(n), 10)) g) AS ndcg,
