@@ -3,12 +3,12 @@
 # hand-written part (tables, policies, dropped functions: extension/upgrade/PREV--CUR.head.sql)
 # followed by every function that is new or changed in the CUR install script, in its order
 # (scripts/upgrade-functions.py), and the hand-written tail (grants: extension/upgrade/PREV--CUR.tail.sql).
-# Released versions' scripts (recommender--0.1.0.sql, recommender--0.2.0.sql and
-# recommender--0.1.0--0.2.0.sql) are frozen. Tests/scenarios/upgrade.sh checks that the chain of
+# Released versions' scripts (recommender--0.1.0.sql, 0.2.0, 0.3.0 and the upgrade scripts between
+# them) are frozen. Tests/scenarios/upgrade.sh checks that the chain of
 # upgrades from 0.1.0 gives the objects of a fresh install.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PREV=0.2.0
+PREV=0.3.0
 CUR=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$ROOT/extension/recommender.control")
 out="$ROOT/extension/recommender--$PREV--$CUR.sql"
 {

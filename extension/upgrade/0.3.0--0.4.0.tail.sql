@@ -1,0 +1,2 @@
+
+-- Grants and revokes of the functions new in 0.4.0.
