@@ -110,6 +110,28 @@ fresh=$(qs "$(lists "'stby'")")
 [ "$fresh" = "$new_stby" ] && ok "a new standby session serves the new version" || bad "new standby session after the new version"
 [ "$(ask "$explain_sql")" = "$(qp "$explain_sql")" ] && ok "explain() of the new version on the standby equals the primary" \
     || bad "explain() of the new version on the standby"
+
+# real time through WAL: an event written on the primary changes the standby's next list, in a
+# standby session that has served the user before, without a new version
+one="SELECT string_agg(item_id::text, ',' ORDER BY rank) FROM recommend(7, 5, 0, 'stby');"
+before=$(ask "$one")
+top=$(qp "SELECT item_id FROM recommend(7, 1, 0, 'stby')")
+qp "INSERT INTO shop.events (customer_id, product_id, event_type, occurred_at) VALUES (7, $top, 'purchase', now())" >/dev/null
+wait_replay || bad "standby did not replay the new event within 30 s"
+after_p=$(qp "$one"); after_s=$(ask "$one")
+[ -n "$before" ] && [ "$after_s" != "$before" ] && [ "$after_s" = "$after_p" ] \
+    && ok "an event written on the primary changes the standby's next list (as on the primary, no retraining)" \
+    || bad "live event on the standby: before '$before', standby after '$after_s', primary after '$after_p'"
+qp "DELETE FROM shop.events WHERE customer_id = 7 AND product_id = $top AND occurred_at > now() - interval '10 minutes'" >/dev/null
+
+# what writes fails on the standby with a clear SQLSTATE, and the session stays usable
+for f in "recommender.train('stby')" "recommender.update('stby')" "recommender.configure('stby', lambda => 10)"; do
+    err=$(psql -X -q -tA -h 127.0.0.1 -p "$SPORT" -d "$DB" -v VERBOSITY=verbose -c "\\set VERBOSITY verbose" -c "SELECT 1 FROM $f" 2>&1)
+    grep -q "25006" <<<"$err" && ok "$f on the standby: SQLSTATE 25006 (read-only transaction)" \
+        || bad "$f on the standby: $(head -3 <<<"$err")"
+done
+[ "$(ask "SELECT count(*) FROM recommend(7, 5, 0, 'stby');")" = "5" ] && ok "the standby session serves after the failed writes" \
+    || bad "standby session after the failed writes"
 echo "\\q" >&"${SB[1]}"
 wait "$sb_pid" 2>/dev/null || true
 
