@@ -125,7 +125,9 @@ after_p=$(qp "$one"); after_s=$(ask "$one")
 qp "DELETE FROM shop.events WHERE customer_id = 7 AND product_id = $top AND occurred_at > now() - interval '10 minutes'" >/dev/null
 
 # what writes fails on the standby with a clear SQLSTATE, and the session stays usable
-for f in "recommender.train('stby')" "recommender.update('stby')" "recommender.configure('stby', lambda => 10)"; do
+for f in "recommender.train('stby')" "recommender.update('stby')" "recommender.configure('stby', lambda => 10)" \
+         "recommender.tune('stby', budget => '10 seconds')" "recommender.drop('stby')" \
+         "recommender.register('stby2', 'shop.events', 'customer_id', 'product_id')"; do
     err=$(psql -X -q -tA -h 127.0.0.1 -p "$SPORT" -d "$DB" -v VERBOSITY=verbose -c "\\set VERBOSITY verbose" -c "SELECT 1 FROM $f" 2>&1)
     grep -q "25006" <<<"$err" && ok "$f on the standby: SQLSTATE 25006 (read-only transaction)" \
         || bad "$f on the standby: $(head -3 <<<"$err")"
