@@ -69,10 +69,10 @@ public struct PartialGram: Equatable, Sendable {
     public var itemCount: Int { itemIds.count }
     public var pairCount: Int { pairValue.count }
 
-    static func code(_ w: Weighting) -> UInt32 {
+    public static func code(_ w: Weighting) -> UInt32 {
         switch w { case .binary: return 0; case .sum: return 1; case .log: return 2; case .power: return 3 }
     }
-    static func weighting(_ c: UInt32) -> Weighting? {
+    public static func weighting(_ c: UInt32) -> Weighting? {
         switch c { case 0: return .binary; case 1: return .sum; case 2: return .log; case 3: return .power; default: return nil }
     }
 
