@@ -9,11 +9,13 @@
 #            rows and sends its partial result);
 #   rows:    recommender.partial_training = off (every row comes to the coordinator through
 #            postgres_fdw's cursor, 100 rows a fetch by default).
-# Measured per run: train()'s own seconds, and the bytes the shards sent: the growth of wchar in
-# /proc/<pid>/io (bytes written by write()/send() system calls) of the two shard backends serving
-# the coordinator session's postgres_fdw connections, read before and after the train() call in
-# the same session (so the connections are the same processes), and rchar of the same backends
-# (what the coordinator sent them). Needs root or the postgres user to read /proc/<pid>/io.
+# Measured per run: train()'s own seconds, and the bytes moved between the servers: the growth of
+# bytes_sent and bytes_received of the TCP connections of the two shard backends serving the
+# coordinator session's postgres_fdw connections (the kernel's tcp_info, as `ss -ti` shows it:
+# payload bytes, protocol messages included, TCP/IP headers not), read before and after the
+# train() call in the same coordinator session (so the connections and backends are the same).
+# (/proc/<pid>/io's wchar is not used: it did not grow at all while a shard sent 1.1 M rows with send().) `ss -p` needs root
+# or the postgres user to name the backends' sockets.
 # Prints the medians; raw figures in $TMP/runs.txt.
 #   bench/shards.sh            (RECOMMENDER_PG_COPY as for the tests)
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -47,11 +49,11 @@ C -c "CREATE EXTENSION postgres_fdw;
       CREATE SCHEMA sh;
       CREATE TABLE sh.events (customer_id integer NOT NULL, product_id integer NOT NULL, event_type text NOT NULL, occurred_at timestamptz NOT NULL)
         PARTITION BY HASH (customer_id);
-      CREATE FOREIGN TABLE sh.events_s1 PARTITION OF sh.events FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER s1 OPTIONS (table_name 'ev');
-      CREATE FOREIGN TABLE sh.events_s2 PARTITION OF sh.events FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER s2 OPTIONS (table_name 'ev');
+      CREATE FOREIGN TABLE sh.events_s1 PARTITION OF sh.events FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER s1 OPTIONS (schema_name 'public', table_name 'ev');
+      CREATE FOREIGN TABLE sh.events_s2 PARTITION OF sh.events FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER s2 OPTIONS (schema_name 'public', table_name 'ev');
       INSERT INTO sh.events SELECT customer_id, product_id, event_type, occurred_at FROM shop.events ORDER BY event_id;" >/dev/null
 for p in "$P1" "$P2"; do
-    psql -X -q -h 127.0.0.1 -p "$p" -U postgres -d bench -c "CREATE INDEX ON ev (customer_id); VACUUM ANALYZE ev" >/dev/null
+    psql -X -q -h 127.0.0.1 -p "$p" -U postgres -d bench -c "CREATE INDEX ON ev (customer_id); ANALYZE ev" >/dev/null
 done
 EVENTS=$(C -c "SELECT count(*) FROM shop.events"); CUSTOMERS=$(C -c "SELECT count(DISTINCT customer_id) FROM shop.events")
 N1=$(psql -X -tA -h 127.0.0.1 -p "$P1" -U postgres -d bench -c "SELECT count(*) FROM ev")
@@ -80,10 +82,12 @@ fdw_pids() {
         psql -X -tA -h 127.0.0.1 -p "$p" -U postgres -d bench -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'postgres_fdw' AND datname = 'bench'"
     done
 }
-io_sum() {   # field: wchar or rchar, summed over the fdw backends
-    local s=0 pid v
-    for pid in $PIDS; do v=$(awk -v f="$1:" '$1 == f {print $2}' "/proc/$pid/io"); s=$((s + v)); done
-    echo "$s"
+tcp_sum() {   # bytes_sent or bytes_received of the fdw backends' TCP connections (ss -ti: the kernel's tcp_info)
+    ss -tinpH state established 2>/dev/null | awk -v pids="$PIDS" -v f="$1" '
+        BEGIN { n = split(pids, a, " "); for (i = 1; i <= n; i++) want["pid=" a[i] ","] = 1 }
+        /users:/ { hit = 0; for (k in want) if (index($0, k)) hit = 1; next }
+        hit { if (match($0, f ":[0-9]+")) s += substr($0, RSTART + length(f) + 1, RLENGTH - length(f) - 1); hit = 0 }
+        END { print s + 0 }'
 }
 PIDS=$(fdw_pids | tr '\n' ' ')
 [ "$(wc -w <<<"$PIDS")" -eq 2 ] || { echo "error: expected 2 postgres_fdw backends on the shards, got '$PIDS'" >&2; exit 1; }
@@ -91,9 +95,10 @@ PIDS=$(fdw_pids | tr '\n' ' ')
 for mode in partial rows; do
     setting=auto; [ "$mode" = rows ] && setting=off
     for r in $(seq 1 "$RUNS"); do
-        w0=$(io_sum wchar); r0=$(io_sum rchar)
-        secs=$(ask "SET recommender.partial_training = $setting; SELECT seconds FROM recommender.train('m');" | tail -1)
-        w1=$(io_sum wchar); r1=$(io_sum rchar)
+        w0=$(tcp_sum bytes_sent); r0=$(tcp_sum bytes_received)
+        reply=$(ask "SET recommender.partial_training = $setting; SELECT seconds FROM recommender.train('m');")
+        secs=$(tail -1 <<<"$reply")
+        w1=$(tcp_sum bytes_sent); r1=$(tcp_sum bytes_received)
         [ "$(fdw_pids | tr '\n' ' ')" = "$PIDS" ] || { echo "error: the fdw backends changed during the run" >&2; exit 1; }
         echo "$mode $r $secs $((w1 - w0)) $((r1 - r0))" | tee -a "$TMP/runs.txt" >&2
     done
@@ -108,7 +113,7 @@ PARTIAL_BYTES=$(C -c "SELECT sum(octet_length(p)) FROM (
 med() { awk -v m="$1" -v c="$2" '$1 == m {print $c}' "$TMP/runs.txt" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 echo "sample shop x$SCALE: $EVENTS events ($TABLE_MB MB as shop.events), $CUSTOMERS customers, 1,000 products; shard 1 $N1 rows, shard 2 $N2 rows; $RUNS runs each, medians"
-echo "| training | train() seconds | bytes sent by the shards (wchar) | bytes sent to the shards (rchar) |"
+echo "| training | train() seconds | bytes sent by the shards | bytes sent to the shards |"
 echo "|---|---:|---:|---:|"
 echo "| from partial results | $(med partial 3) | $(med partial 4) | $(med partial 5) |"
 echo "| reading every row | $(med rows 3) | $(med rows 4) | $(med rows 5) |"

@@ -158,6 +158,7 @@ rec_partial_gram_final(PG_FUNCTION_ARGS)
     int64_t len = 0;
     int rc;
     bytea *result;
+    RecCallState call;
 
     if (!AggCheckCallContext(fcinfo, NULL))
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -165,9 +166,10 @@ rec_partial_gram_final(PG_FUNCTION_ARGS)
     st = PG_ARGISNULL(0) ? NULL : (PartialState *) PG_GETARG_POINTER(0);
     if (st == NULL)
         PG_RETURN_NULL();       /* no rows: the coordinator counts it as an empty part */
-    rec_begin_call();
+    /* train() may be running this over a local partition: an inner call (shim.c) */
+    rec_begin_inner_call(&call);
     rc = rec_swift_partial_gram(st->rows, st->count, st->weighting, st->power, st->row_norm, st->half_life, &out, &len);
-    rec_finish_call(rc);        /* raises Swift's error, if any */
+    rec_finish_inner_call(rc, &call);   /* raises Swift's error, if any */
     if (out == NULL || len < 0 || (Size) len + VARHDRSZ > MaxAllocSize)
     {
         free(out);
@@ -194,13 +196,14 @@ rec_partial_gram_info(PG_FUNCTION_ARGS)
     char *out = NULL;
     char *json;
     int rc;
+    RecCallState call;
 
     if (PG_ARGISNULL(0))
         PG_RETURN_NULL();
     b = PG_GETARG_BYTEA_PP(0);
-    rec_begin_call();
+    rec_begin_inner_call(&call);
     rc = rec_swift_partial_gram_info(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), &out);
-    rec_finish_call(rc);
+    rec_finish_inner_call(rc, &call);
     if (out == NULL)
         ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("recommender.partial_gram_info: no result")));
     json = pstrdup(out);

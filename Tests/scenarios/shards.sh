@@ -152,7 +152,58 @@ cmp=$(compare sharded single)
 IFS='|' read -r rows maxrel missing <<<"$cmp"
 [ "$missing" = "0" ] && python3 -c "import sys; sys.exit(0 if float('$maxrel') <= 1e-6 else 1)" && ok "the row path over the shards gives the same scores (max relative difference $maxrel)" \
     || bad "row path scores: $cmp"
-qp "SET client_min_messages = warning; SELECT 1 FROM recommender.train('sharded')" >/dev/null
+
+# a bad row on a shard, and in the local partition (aggregated inside train()'s own call): a clear
+# error from the aggregate, the session goes on, the version in use keeps serving
+v_before=$(qp "SELECT version FROM recommender.model WHERE name = 'sharded'")
+q1 "INSERT INTO ev SELECT customer_id, product_id, event_type, 'infinity' FROM ev LIMIT 1" >/dev/null
+remote_bad=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose -c "SET client_min_messages = warning; SELECT version FROM recommender.train('sharded')" -c "SELECT 'alive'" 2>&1)
+q1 "DELETE FROM ev WHERE occurred_at = 'infinity'" >/dev/null
+qp "INSERT INTO sh.events_here SELECT customer_id, product_id, event_type, 'infinity' FROM sh.events_here LIMIT 1" >/dev/null
+local_bad=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose -c "SET client_min_messages = warning; SELECT version FROM recommender.train('sharded')" -c "SELECT 'alive'" 2>&1)
+qp "DELETE FROM sh.events_here WHERE occurred_at = 'infinity'" >/dev/null
+if grep -q "ERROR:  22003: the interaction of user .* (recommender.partial_gram on this server) has a non-finite time (inf)" <<<"$remote_bad" \
+   && grep -q "remote SQL command" <<<"$remote_bad" && grep -q "^alive$" <<<"$remote_bad" \
+   && grep -q "ERROR:  22003: the interaction of user .* (recommender.partial_gram on this server) has a non-finite time (inf)" <<<"$local_bad" \
+   && grep -q "^alive$" <<<"$local_bad" && [ "$(qp "SELECT version FROM recommender.model WHERE name = 'sharded'")" = "$v_before" ]; then
+    ok "an infinite time on shard 1 and in the local partition: 22003 from the aggregate, the session goes on, version $v_before still in use"
+else
+    bad "bad rows: remote: $remote_bad; local: $local_bad"
+fi
+
+# when partial results are not used: the reason, from the plan train() follows
+why=$(qp "SET client_min_messages = warning;
+    DROP ROLE IF EXISTS shards_reader; CREATE ROLE shards_reader; GRANT USAGE ON SCHEMA sh TO shards_reader; GRANT SELECT ON sh.events TO shards_reader;
+    SET ROLE shards_reader; SELECT reason FROM recommender._partial_plan('sharded'); RESET ROLE;
+    DROP OWNED BY shards_reader; DROP ROLE shards_reader;
+    ALTER TABLE sh.events_here ENABLE ROW LEVEL SECURITY; SELECT reason FROM recommender._partial_plan('sharded');
+    ALTER TABLE sh.events_here DISABLE ROW LEVEL SECURITY;
+    CREATE TABLE sh.byitem (customer_id integer, product_id integer) PARTITION BY HASH (product_id);
+    CREATE TABLE sh.byitem_0 PARTITION OF sh.byitem FOR VALUES WITH (MODULUS 1, REMAINDER 0);
+    SELECT 1 FROM recommender.register('byitem', 'sh.byitem', 'customer_id', 'product_id');
+    SELECT reason FROM recommender._partial_plan('byitem'); SELECT recommender.drop('byitem');
+    SELECT count(*) FROM recommender._partial_plan('single');")
+if grep -q "the current role may not read partition sh.events_s1 directly" <<<"$why" && grep -q "partition sh.events_here has row-level security" <<<"$why" \
+   && grep -q "sh.byitem is not partitioned by the user column customer_id alone" <<<"$why" && [ "$(tail -1 <<<"$why")" = "0" ]; then
+    ok "rows are read instead when the role may not read a partition, a partition has row-level security, or the table is partitioned by the item"
+else
+    bad "reasons for the row path: $why"
+fi
+
+# the sparse kind from partial results
+qp "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('sharded', kind => 'sparse', density => 0.2);
+    SELECT 1 FROM recommender.configure('single', kind => 'sparse', density => 0.2);" >/dev/null
+sparse_out=$(qp "SELECT version FROM recommender.train('sharded')" 2>&1)
+qp "SET client_min_messages = warning; SELECT 1 FROM recommender.train('single')" >/dev/null
+cmp=$(compare sharded single)
+IFS='|' read -r rows maxrel missing <<<"$cmp"
+if grep -q "training from partial results" <<<"$sparse_out" && grep -q "sparse" <<<"$sparse_out" && [ "$missing" = "0" ] \
+   && python3 -c "import sys; sys.exit(0 if float('$maxrel') <= 1e-6 else 1)"; then
+    ok "the sparse kind from partial results equals its single-server training: $rows scores, max relative difference $maxrel"
+else
+    bad "the sparse kind from partial results: $cmp; $(grep -o 'training from partial.*\|sparse[^\n]*' <<<"$sparse_out" | head -3)"
+fi
+qp "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('sharded', kind => 'dense'); SELECT 1 FROM recommender.train('sharded')" >/dev/null
 
 # 5. one user's history is read from its shard only (the shards' own counters)
 u1=$(qp "SELECT customer_id FROM sh.events_s1 ORDER BY customer_id LIMIT 1")
