@@ -190,19 +190,27 @@ else
     bad "reasons for the row path: $why"
 fi
 
-# the sparse kind from partial results
-qp "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('sharded', kind => 'sparse', density => 0.2);
-    SELECT 1 FROM recommender.configure('single', kind => 'sparse', density => 0.2);" >/dev/null
+# the sparse kind from partial results. Its approximate solve (pruning, fill-in dropping, the
+# largest weights per item) depends on how the items are numbered: training numbers them in the
+# order it first meets them, the merged partial results by id. Against a single-server twin that
+# meets them in id order (its rows stored by item) the scores agree to 1e-6; against the twin in
+# event order, the difference is the sparse kind's own sensitivity to the numbering (printed).
+qp "SET client_min_messages = warning;
+    CREATE TABLE sh.events_byitem AS SELECT * FROM sh.events_single ORDER BY product_id, customer_id, occurred_at;
+    $(reg single_byitem sh.events_byitem)
+    SELECT 1 FROM recommender.configure(m, kind => 'sparse', density => 0.2) FROM unnest(ARRAY['sharded', 'single', 'single_byitem']) m;
+    SELECT 1 FROM recommender.train('single'); SELECT 1 FROM recommender.train('single_byitem');" >/dev/null
 sparse_out=$(qp "SELECT version FROM recommender.train('sharded')" 2>&1)
-qp "SET client_min_messages = warning; SELECT 1 FROM recommender.train('single')" >/dev/null
-cmp=$(compare sharded single)
+cmp=$(compare sharded single_byitem)
 IFS='|' read -r rows maxrel missing <<<"$cmp"
+IFS='|' read -r _ maxrel_event _ <<<"$(compare sharded single)"
 if grep -q "training from partial results" <<<"$sparse_out" && grep -q "sparse" <<<"$sparse_out" && [ "$missing" = "0" ] \
    && python3 -c "import sys; sys.exit(0 if float('$maxrel') <= 1e-6 else 1)"; then
-    ok "the sparse kind from partial results equals its single-server training: $rows scores, max relative difference $maxrel"
+    ok "the sparse kind from partial results equals its single-server training with the same item numbering: $rows scores, max relative difference $maxrel (against the twin numbering items by first event: $maxrel_event)"
 else
-    bad "the sparse kind from partial results: $cmp; $(grep -o 'training from partial.*\|sparse[^\n]*' <<<"$sparse_out" | head -3)"
+    bad "the sparse kind from partial results: $cmp (against the twin in event order: $maxrel_event); $(grep -o 'training from partial.*' <<<"$sparse_out" | head -1)"
 fi
+qp "SET client_min_messages = warning; SELECT recommender.drop('single_byitem')" >/dev/null
 qp "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('sharded', kind => 'dense'); SELECT 1 FROM recommender.train('sharded')" >/dev/null
 
 # 5. one user's history is read from its shard only (the shards' own counters)
