@@ -504,6 +504,168 @@ $$;
 COMMENT ON FUNCTION recommender._model_sql(text) IS
   'internal: validates a registration against the catalogs and returns the queries the core runs';
 
+-- Training from partial results (issue 10). train() asks _partial_plan how to read a partitioned
+-- interactions table. No rows: it is not partitioned. One row with a reason: it is, but partial
+-- results cannot be used (train() reads the rows and says why in a NOTICE). Otherwise one row per
+-- leaf partition: its qualified name, whether it is a foreign table (and its server), and the
+-- first four arguments of recommender.partial_gram over its columns (user and item as int8, the
+-- weight as train_sql computes it, the raw time column: its conversion to epoch seconds happens
+-- in the aggregate, because date_part of a timestamptz is STABLE and postgres_fdw would not ship
+-- it). Users must not span leaves: every partitioned table of the tree must be partitioned by the
+-- user column alone.
+CREATE FUNCTION recommender._partial_plan(model_name text,
+    OUT reason text, OUT leaf text, OUT remote boolean, OUT server text, OUT args text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  m recommender.model;
+  rel text; u text; i text; w text; t text; e text; ev text;
+  k text; v jsonb;
+  tkind oid;
+  r record;
+BEGIN
+  SELECT * INTO m FROM recommender.model WHERE name = model_name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" does not exist', model_name USING ERRCODE = 'undefined_object',
+      HINT = 'recommender.list() shows the registered models; recommender.register() adds one.';
+  END IF;
+  IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = m.interactions) IS DISTINCT FROM 'p' THEN
+    RETURN;
+  END IF;
+  rel := recommender._relation(m.name, m.interactions, m.interactions_name, 'interactions');
+  PERFORM recommender._check_trust(m);
+  u := recommender._column(m.name, m.interactions, m.interactions_name, m.user_column, 'id');
+  i := recommender._column(m.name, m.interactions, m.interactions_name, m.item_column, 'id');
+  FOR r IN SELECT pt.partrelid, pt.partnatts, pt.partattrs[0] AS att
+             FROM pg_catalog.pg_partition_tree(m.interactions) x
+             JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = x.relid LOOP
+    IF r.partnatts <> 1 OR r.att = 0 OR (SELECT a.attname FROM pg_catalog.pg_attribute a
+                                          WHERE a.attrelid = r.partrelid AND a.attnum = r.att) IS DISTINCT FROM m.user_column THEN
+      reason := format('%s is not partitioned by the user column %I alone, so a user''s rows may span partitions',
+                       r.partrelid::regclass, m.user_column);
+      RETURN NEXT; RETURN;
+    END IF;
+  END LOOP;
+  IF (SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = m.interactions) THEN
+    reason := 'the interactions table has row-level security, which reading its partitions directly would bypass';
+    RETURN NEXT; RETURN;
+  END IF;
+  FOR r IN SELECT x.relid, c.relkind, c.relrowsecurity, s.srvname, f.fdwname, s.srvoptions
+             FROM pg_catalog.pg_partition_tree(m.interactions) x
+             JOIN pg_catalog.pg_class c ON c.oid = x.relid
+             LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = x.relid
+             LEFT JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+             LEFT JOIN pg_catalog.pg_foreign_data_wrapper f ON f.oid = s.srvfdw
+            WHERE x.isleaf LOOP
+    IF r.relkind NOT IN ('r', 'f') THEN
+      reason := format('partition %s is neither a table nor a foreign table', r.relid::regclass);
+    ELSIF r.relrowsecurity THEN
+      reason := format('partition %s has row-level security', r.relid::regclass);
+    ELSIF NOT pg_catalog.has_table_privilege(r.relid, 'SELECT') THEN
+      reason := format('the current role may not read partition %s directly', r.relid::regclass);
+    ELSIF r.relkind = 'f' AND r.fdwname IS DISTINCT FROM 'postgres_fdw' THEN
+      reason := format('partition %s is a foreign table of %s, not postgres_fdw', r.relid::regclass, coalesce(r.fdwname, '?'));
+    ELSIF r.relkind = 'f' AND NOT EXISTS (
+        SELECT 1 FROM pg_catalog.unnest(r.srvoptions) o
+         WHERE o LIKE 'extensions=%'
+           AND 'recommender' = ANY (SELECT pg_catalog.btrim(x) FROM pg_catalog.unnest(pg_catalog.string_to_array(pg_catalog.substr(o, 12), ',')) x)) THEN
+      reason := format('the server %I of partition %s lacks the option extensions ''recommender'' (ALTER SERVER %I OPTIONS (ADD extensions ''recommender''))',
+                       r.srvname, r.relid::regclass, r.srvname);
+    END IF;
+    IF reason IS NOT NULL THEN RETURN NEXT; RETURN; END IF;
+  END LOOP;
+  -- the weight as _model_sql computes it
+  w := '1::pg_catalog.float8';
+  IF m.weight_column IS NOT NULL THEN
+    w := recommender._column(m.name, m.interactions, m.interactions_name, m.weight_column, 'number') || '::pg_catalog.float8';
+  END IF;
+  IF m.event_column IS NOT NULL THEN
+    e := recommender._column(m.name, m.interactions, m.interactions_name, m.event_column, 'text');
+    ev := 'CASE';
+    FOR k, v IN SELECT key, value FROM jsonb_each(m.event_weights) LOOP
+      ev := ev || format(' WHEN %s::pg_catalog.text OPERATOR(pg_catalog.=) %L::pg_catalog.text THEN %s::pg_catalog.float8',
+                         e, k, (v #>> '{}')::float8);
+    END LOOP;
+    ev := ev || ' ELSE 0::pg_catalog.float8 END';
+    w := '(' || w || ' OPERATOR(pg_catalog.*) ' || ev || ')';
+  END IF;
+  t := 'NULL::pg_catalog.float8';
+  IF m.time_column IS NOT NULL THEN
+    t := recommender._column(m.name, m.interactions, m.interactions_name, m.time_column, 'time');
+    SELECT a.atttypid INTO tkind FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = m.interactions AND a.attname = m.time_column AND NOT a.attisdropped;
+    IF tkind NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+      t := t || '::pg_catalog.float8';
+    END IF;
+  END IF;
+  args := format('%s::pg_catalog.int8, %s::pg_catalog.int8, %s, %s', u, i, w, t);
+  FOR r IN SELECT x.relid, c.relkind, s.srvname
+             FROM pg_catalog.pg_partition_tree(m.interactions) x
+             JOIN pg_catalog.pg_class c ON c.oid = x.relid
+             LEFT JOIN pg_catalog.pg_foreign_table ft ON ft.ftrelid = x.relid
+             LEFT JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+            WHERE x.isleaf ORDER BY x.relid::regclass::text LOOP
+    leaf := r.relid::regclass::text;
+    remote := r.relkind = 'f';
+    server := r.srvname;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
+
+-- Whether postgres_fdw ships a partition's recommender.partial_gram query whole to its server (the
+-- plan's top node is the Foreign Scan whose remote SQL calls the aggregate); train() says so in
+-- its NOTICE. VOLATILE because EXPLAIN cannot run in a read-only (non-volatile) context; it only
+-- plans the query, as the calling role.
+CREATE FUNCTION recommender._partial_pushed_down(query text, weighting integer, weight_power float8, row_norm float8, half_life float8)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  plan json;
+BEGIN
+  EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || query INTO plan USING weighting, weight_power, row_norm, half_life;
+  RETURN (plan -> 0 -> 'Plan' ->> 'Node Type') = 'Foreign Scan'
+     AND pg_catalog.strpos(plan -> 0 -> 'Plan' ->> 'Remote SQL', 'recommender.partial_gram(') > 0;
+END
+$$;
+
+-- The aggregate a shard runs over its rows (Sources/CPostgresShim/partial.c): its users' part of
+-- what training needs, as a versioned binary partial result (Sources/RecommenderCore/PartialGram.swift).
+-- Its transition and final functions run no queries (no search_path to fix: a SET clause would
+-- cost on every row).
+CREATE FUNCTION recommender._partial_gram_step(internal, bigint, bigint, float8, anyelement, integer, float8, float8, float8)
+RETURNS internal
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'rec_partial_gram_step';
+
+CREATE FUNCTION recommender._partial_gram_final(internal)
+RETURNS bytea
+LANGUAGE c IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'rec_partial_gram_final';
+
+-- What a partial result holds, after the checks train() makes (22P03 for anything else).
+CREATE FUNCTION recommender.partial_gram_info(partial bytea)
+RETURNS jsonb
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_partial_gram_info';
+COMMENT ON FUNCTION recommender.partial_gram_info(bytea) IS
+  'checks a partial training result of recommender.partial_gram and describes it: format, parameters, events, users, items, pairs';
+
+CREATE AGGREGATE recommender.partial_gram(user_id bigint, item_id bigint, weight float8, event_time anyelement,
+                                          weighting integer, weight_power float8, row_norm float8, half_life_seconds float8) (
+  SFUNC = recommender._partial_gram_step,
+  STYPE = internal,
+  FINALFUNC = recommender._partial_gram_final,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE recommender.partial_gram(bigint, bigint, float8, anyelement, integer, float8, float8, float8) IS
+  'training from partial results: the users'' part (weighting: 0 binary, 1 sum, 2 log, 3 power) of X^T X and of the counts and popularity sums over the aggregated rows, as a versioned binary partial result; train() runs it on each partition of a partitioned interactions table (pushed down to the shard by postgres_fdw with the server option extensions ''recommender'')';
+
 -- ---------------------------------------------------------------------------------------------
 -- Admin functions
 -- ---------------------------------------------------------------------------------------------

@@ -11,7 +11,14 @@
  *   recommender.verify_shared_models whether every backend checks the checksums of a whole image
  *                                    when it maps it (default off)
  *
- * All are PGC_SUSET: a limit that any role could raise for itself would protect nothing; a
+ *   recommender.partial_training     train() from the shards' partial results when the registered
+ *                                    table is partitioned over servers that can compute them (auto,
+ *                                    default), or always by reading rows (off). PGC_USERSET: either
+ *                                    way the same model is trained.
+ *   recommender.max_partial_size     the largest partial result recommender.partial_gram() makes
+ *                                    on this server (default 512MB)
+ *
+ * All others are PGC_SUSET: a limit that any role could raise for itself would protect nothing; a
  * superuser sets them in postgresql.conf, per role or per database (ALTER ROLE ... SET), or per
  * session (SET).
  */
@@ -34,6 +41,16 @@ static int max_cache_memory_kb = 1024 * 1024;          /* 1GB */
 static bool shared_models = true;
 static int max_shared_model_size_kb = -1;              /* no limit */
 static bool verify_shared_models = false;
+static int partial_training = 1;                        /* 0 off, 1 auto */
+static int max_partial_size_kb = 512 * 1024;            /* 512MB */
+
+static const struct config_enum_entry partial_training_options[] = {
+    {"auto", 1, false},
+    {"off", 0, false},
+    {"on", 1, true},
+    {"false", 0, true},
+    {NULL, 0, false}
+};
 
 void
 _PG_init(void)
@@ -73,6 +90,20 @@ _PG_init(void)
                              false,
                              PGC_SUSET, 0,
                              NULL, NULL, NULL);
+    DefineCustomEnumVariable("recommender.partial_training",
+                             "Train from the shards' partial results when the interactions are partitioned over servers that can compute them.",
+                             "auto: partitions that are postgres_fdw foreign tables of servers with the option extensions 'recommender' compute their users' part of X^T X remotely (recommender.partial_gram), local partitions here; off: read every row to this server.",
+                             &partial_training,
+                             1, partial_training_options,
+                             PGC_USERSET, 0,
+                             NULL, NULL, NULL);
+    DefineCustomIntVariable("recommender.max_partial_size",
+                            "The largest partial training result recommender.partial_gram() makes on this server.",
+                            "Checked before the item pairs are gathered; a larger one fails with SQLSTATE 54000.",
+                            &max_partial_size_kb,
+                            512 * 1024, 64, 1024 * 1024 - 1,
+                            PGC_SUSET, GUC_UNIT_KB,
+                            NULL, NULL, NULL);
     MarkGUCPrefixReserved("recommender");
 }
 
@@ -104,6 +135,18 @@ bool
 rec_verify_shared_models(void)
 {
     return verify_shared_models;
+}
+
+bool
+rec_partial_training(void)
+{
+    return partial_training != 0;
+}
+
+int64_t
+rec_max_partial_size(void)
+{
+    return (int64_t) max_partial_size_kb * 1024;
 }
 
 /* The data directory (absolute) and the current database's oid: where model images live. */

@@ -88,6 +88,31 @@ rec_begin_call(void)
     rec_forget_stale_plans();
 }
 
+/*
+ * A Swift call that may run inside another one: the aggregate recommender.partial_gram's final
+ * function runs Swift, and train() runs that aggregate over a local partition from Swift (through
+ * a cursor). The outer call is then inside PostgreSQL code, so it is neither poisoned nor holding
+ * an error; what the inner call must not clobber is where errors are copied to and the outer
+ * hint. The inner call uses no cursors or plans, so it leaves the plan cache alone.
+ */
+void
+rec_begin_inner_call(RecCallState *state)
+{
+    state->error_cxt = rec_error_cxt;
+    state->hint = pg_error_hint;
+    pg_error_hint = NULL;
+    rec_error_cxt = CurrentMemoryContext;
+}
+
+void
+rec_finish_inner_call(int rc, RecCallState *state)
+{
+    rec_error_cxt = state->error_cxt;
+    free(pg_error_hint);
+    pg_error_hint = state->hint;
+    rec_finish_call(rc);        /* raises the inner call's error, if any */
+}
+
 void
 rec_finish_call(int rc)
 {

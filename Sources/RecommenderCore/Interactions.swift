@@ -177,6 +177,13 @@ public struct InteractionMatrixBuilder {
         }
         let recent = try decayedPopularity(halfLife: halfLife, interrupt: interrupt)
         let baseline = try decayedPopularity(halfLife: halfLife * 8, interrupt: interrupt)
+        return InteractionMatrixBuilder.coldStartScore(recent: recent, baseline: baseline, trendWeight: trendWeight)
+    }
+
+    /// The cold-start score and trend from the decayed popularities with the short and the long
+    /// half-life (shared with training from partial results, MergedPartials).
+    public static func coldStartScore(recent: [Double], baseline: [Double], trendWeight: Double) -> (score: [Double], trend: [Double]) {
+        let n = recent.count
         let rs = max(recent.reduce(0, +), 1e-300), bs = max(baseline.reduce(0, +), 1e-300)
         let e = 1 / Double(n)
         var score = [Double](repeating: 0, count: n)

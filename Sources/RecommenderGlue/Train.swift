@@ -114,39 +114,14 @@ func trainModel(_ name: String) throws -> TrainResult {
         Catalog.setHint(for: m)
         let registration = try Registration.fingerprint(model: m.name) ?? ""
 
-        // 1. interactions
-        try PG.notice("recommender: training model \"\(m.name)\": reading interactions")
-        var b = InteractionMatrixBuilder(maxItems: p.maxItems)
-        var seq = SequenceCollector()
+        // 1. interactions: every row, or the partitions' partial results (TrainingInput.swift)
         let ids = TrainingIds(model: m.name, sql: sql)   // integers, or the shop's own keys (ItemKeys.swift)
-        let c = try Cursor(sql.train)
-        try c.forEachRow(batch: 10000) { r in
-            guard let u = try ids.user(c, r, 0) else {
-                throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL user id",
-                                         hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
-            }
-            guard let i = try ids.item(c, r, 1) else {
-                throw RecError.nullValue("the interactions of model \"\(m.name)\" have a NULL item id",
-                                         hint: "Remove or fix the rows with NULL ids, or register a view that filters them.")
-            }
-            let w = try c.float8(r, 2) ?? 0
-            try validateWeight(w, "the interaction of user \(ids.userName(u)) with item \(ids.itemName(i)) (model \"\(m.name)\")")
-            let t = try c.float8(r, 3)
-            try ids.checkTime(t, user: u, item: i)
-            try b.add(user: u, item: i, weight: w, time: t)
-            if p.sequenceWeight > 0 { seq.add(user: u, item: i, weight: w, time: t) }
-        }
-        try c.close()
-        guard b.itemCount > 0 else {
-            throw RecError.objectState("model \"\(m.name)\" has no interactions with a positive weight to learn from",
-                                       hint: "Check the registered table and event weights with SELECT * FROM recommender.status('\(m.name)').")
-        }
-        let transform = ValueTransform(p.weighting, power: p.weightPower, scale: p.weighting == .power ? max(try b.maxTotal(interrupt: PG.interrupt), 1e-300) : 1)
-        let x = try b.build(transform: transform, rowNorm: p.rowNorm, interrupt: PG.interrupt)
+        let b = try TrainingInput.read(model: m, params: p, sql: sql, ids: ids)
+        let transform = b.transform
         let n = b.itemCount
-        try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(x.nonZeros) user-item pairs")
+        try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(b.nonZeros) user-item pairs")
         if try ModelKind.effective(p.kind, items: n) == .sparse {
-            return try trainSparse(model: m, params: p, builder: b, x: x, transform: transform, registration: registration, sql: sql, t0: t0)
+            return try trainSparse(model: m, params: p, input: b, transform: transform, registration: registration, sql: sql, t0: t0)
         }
 
         // 2. the catalog beyond the trained items: categories and content of the items table
@@ -159,7 +134,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         // the memory this needs, checked before anything of size items² is allocated (content
         // vectors of an embedding column are checked again once their dimension is known)
         let contentGuess = sql.content == nil ? 0 : (m.hasEmbedding ? 0 : 256)
-        let shape = TrainingShape(items: n, catalogItems: total, nonZeros: x.nonZeros, users: b.userCount, events: b.events,
+        let shape = TrainingShape(items: n, catalogItems: total, nonZeros: b.nonZeros, users: b.userCount, events: b.events,
                                   similarityDims: dims, contentDims: contentGuess, sequence: p.sequenceWeight > 0)
         try Memory.checkTraining(shape, model: m.name, announce: true)
         try Memory.checkServing(MemoryBudget.model(items: n, catalogItems: total, similarityDims: dims, contentDims: contentGuess,
@@ -167,7 +142,7 @@ func trainModel(_ name: String) throws -> TrainResult {
 
         // 3. EASE
         try PG.notice("recommender: computing the \(n) x \(n) item Gram matrix")
-        var g = try EASE.gram(x, interrupt: PG.interrupt)
+        var g = try b.gram()
         try ModelValidation.checkGram(g, n: n, model: m.name, weighting: p.weighting)
         // The version number now; with keep_gram the Gram matrix is stored before the solve
         // consumes it (under a provisional version row completed below), so it is never copied.
@@ -186,7 +161,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         try PG.interrupt()
         var weights: [Float]
         var sequenceScale: Double? = nil
-        if let joint = try fitWithSequence(gram: &g, params: p, builder: b, collector: seq, transform: transform, n: n) {
+        if let rows = b.builder, let joint = try fitWithSequence(gram: &g, params: p, builder: rows, collector: b.seq, transform: transform, n: n) {
             weights = joint.weights
             sequenceScale = joint.scale
         } else {
@@ -241,7 +216,7 @@ func trainModel(_ name: String) throws -> TrainResult {
             ON CONFLICT (model, version) DO UPDATE SET train_seconds = EXCLUDED.train_seconds, users = EXCLUDED.users,
                    items = EXCLUDED.items, interactions = EXCLUDED.interactions, nonzeros = EXCLUDED.nonzeros, params = EXCLUDED.params
             """, [.text(m.name), .int8(version), .float8(seconds), .int4(Int32(b.userCount)), .int4(Int32(n)),
-                  .int8(Int64(b.events)), .int8(Int64(x.nonZeros)), .text(params)])
+                  .int8(Int64(b.events)), .int8(Int64(b.nonZeros)), .text(params)])
         let ins = try itemInsertPlan(keyed: ids.itemType.keyed)
         let zeroSim = [Float](repeating: 0, count: dims)
         for i in 0..<catalogTotal {

@@ -6,7 +6,7 @@
 import CPostgresShim
 import RecommenderCore
 
-func trainSparse(model m: ModelRow, params p: TrainParams, builder b: InteractionMatrixBuilder, x: SparseMatrix,
+func trainSparse(model m: ModelRow, params p: TrainParams, input b: TrainingInput,
                  transform: ValueTransform, registration: String, sql: ModelSQL, t0: Double) throws -> TrainResult {
     guard p.sequenceWeight == 0 else {
         throw RecError.invalidParameter("the sparse kind has no sequential component (model \"\(m.name)\" has sequence_weight \(p.sequenceWeight))",
@@ -27,9 +27,9 @@ func trainSparse(model m: ModelRow, params p: TrainParams, builder b: Interactio
 
     // sizes before the large allocations: the Gram matrix's non-zeros are counted first
     try PG.notice("recommender: counting the co-occurring item pairs")
-    let gramNonZeros = try SparseGram.count(x, interrupt: PG.interrupt)
+    let gramNonZeros = try b.sparseGramCount()
     let contentGuess = sql.content == nil ? 0 : (m.hasEmbedding ? 0 : 256)
-    let shape = TrainingShape(items: n, catalogItems: total, nonZeros: x.nonZeros, users: b.userCount, events: b.events,
+    let shape = TrainingShape(items: n, catalogItems: total, nonZeros: b.nonZeros, users: b.userCount, events: b.events,
                               similarityDims: dims, contentDims: contentGuess)
     let need = MemoryBudget.sparseTraining(shape, gramNonZeros: gramNonZeros)
     try PG.notice("recommender: training (sparse, \(gramNonZeros) Gram non-zeros) needs about \(need) of memory before the factorisation (recommender.max_training_memory is \(formatBytes(Memory.trainingLimit)))")
@@ -43,7 +43,7 @@ func trainSparse(model m: ModelRow, params p: TrainParams, builder b: Interactio
 
     // 3. the sparse Gram matrix, the similarity vectors, SANSA
     try PG.notice("recommender: computing the sparse item Gram matrix")
-    let g = try SparseGram.build(x, interrupt: PG.interrupt)
+    let g = try b.sparseGram()
     for v in g.diagonal where !v.isFinite {
         throw RecError.outOfRange("the interaction values of model \"\(m.name)\" are too large: X^T X overflows double precision (weighting '\(p.weighting.rawValue)')",
                                   hint: "Use weighting 'log' or 'power' (recommender.configure), or scale the weights down. The version in use is unchanged.")
@@ -110,7 +110,7 @@ func trainSparse(model m: ModelRow, params p: TrainParams, builder b: Interactio
         INSERT INTO recommender.model_version (model, version, train_seconds, users, items, interactions, nonzeros, params)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.jsonb)
         """, [.text(m.name), .int8(version), .float8(now() - t0), .int4(Int32(b.userCount)), .int4(Int32(n)),
-              .int8(Int64(b.events)), .int8(Int64(x.nonZeros)), .text(params)])
+              .int8(Int64(b.events)), .int8(Int64(b.nonZeros)), .text(params)])
     let ins = try Plan("""
         INSERT INTO recommender.model_item (model, version, idx, item_id, users, popularity, trend, categories, similarity, content, weights)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.int4[], $9, $10, $11)

@@ -99,7 +99,16 @@ WITH ext AS (
     UNION ALL
     -- functions: the whole definition, line by line
     SELECT f.obj, 10 + l.n::integer, l.line
-      FROM funcs f, LATERAL pg_catalog.regexp_split_to_table(pg_catalog.pg_get_functiondef(f.oid), E'\n') WITH ORDINALITY AS l(line, n)
+      FROM funcs f JOIN pg_catalog.pg_proc p ON p.oid = f.oid,
+           LATERAL pg_catalog.regexp_split_to_table(pg_catalog.pg_get_functiondef(f.oid), E'\n') WITH ORDINALITY AS l(line, n)
+     WHERE p.prokind <> 'a'
+    UNION ALL
+    -- aggregates (pg_get_functiondef does not describe them): their support functions and types
+    SELECT f.obj, 10, pg_catalog.format('aggregate kind %s sfunc %s stype %s finalfunc %s combinefunc %s initval %s result %s',
+                                        a.aggkind, a.aggtransfn::pg_catalog.regprocedure, a.aggtranstype::pg_catalog.regtype,
+                                        NULLIF(a.aggfinalfn, 0)::pg_catalog.regprocedure, NULLIF(a.aggcombinefn, 0)::pg_catalog.regprocedure,
+                                        COALESCE(a.agginitval, '-'), p.prorettype::pg_catalog.regtype)
+      FROM funcs f JOIN pg_catalog.pg_proc p ON p.oid = f.oid JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
     UNION ALL
     SELECT f.obj, 0, pg_catalog.format('owner %s acl %s comment %s', p.proowner::pg_catalog.regrole,
                                        COALESCE(p.proacl::pg_catalog.text, '-'),

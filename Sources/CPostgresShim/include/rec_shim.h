@@ -98,6 +98,9 @@ bool rec_shared_models(void);
 int64_t rec_max_shared_model_size(void);
 bool rec_verify_shared_models(void);
 const char *rec_data_directory(void);
+/* recommender.partial_training (true: auto) and recommender.max_partial_size (bytes). */
+bool rec_partial_training(void);
+int64_t rec_max_partial_size(void);
 uint32_t rec_database_id(void);
 
 /* --- the Swift side (implemented with @_cdecl in RecommenderGlue) --- */
@@ -120,6 +123,20 @@ int rec_swift_recommend_key(const char *user_id, bool user_uuid, int32_t k, doub
 int rec_swift_explain_key(const char *user_id, bool user_uuid, const char *item_id, bool item_uuid, const char *model,
                           RecSink *sink);
 int rec_swift_similar_key(const char *item_id, bool item_uuid, int32_t k, double diversity, const char *model, RecSink *sink);
+/* Training from partial results (partial.c, Sources/RecommenderGlue/PartialTraining.swift): one
+ * row the aggregate recommender.partial_gram() collected on a shard. */
+typedef struct RecPartialRow {
+    int64_t user;
+    int64_t item;
+    double weight;      /* NULL weights are 0 */
+    double time;        /* epoch seconds; meaningless when has_time is false */
+    bool has_time;
+} RecPartialRow;
+/* A shard's partial result over its rows: *out receives malloc'd bytes (the caller frees them). */
+int rec_swift_partial_gram(const RecPartialRow *rows, int64_t count, int32_t weighting, double power,
+                           double row_norm, double half_life, void **out, int64_t *out_len);
+/* A partial result described as JSON text (malloc'd into *out), after the same checks train() makes. */
+int rec_swift_partial_gram_info(const void *bytes, int64_t len, char **out);
 /* Drop every cached model of this backend (after DROP EXTENSION, for tests). */
 void rec_swift_reset_cache(void);
 /* The models this backend has cached: model, version, items, bytes (most recently used first). */
