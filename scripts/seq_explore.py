@@ -91,6 +91,9 @@ def fit(s, cfg):
     if cfg.get('w', 0) > 0:
         SS, ST = s.ST(cfg.get('rn', 0), cfg.get('W', 8), cfg.get('h', 2.0), cfg.get('thl', 0) if cfg.get('seqthl', True) else 0)
     else: SS = ST = None
+    if SS is not None and cfg.get('tpop', 0) > 0:   # targets of popular items count less in the transitions
+        pop = np.maximum(np.diag(G), 1e-12); f = pop ** -cfg['tpop']; f = f / f[np.diag(G) > 0].mean()
+        ST = ST * f[None, :]
     return joint(G, SS, ST, cfg.get('w', 0), cfg['lam'], cfg.get('p', 0))
 
 _cache = {}
@@ -107,6 +110,19 @@ def run(label, cfg, splitname='temporal', test=True, prior=None):
         t = split(splitname, 'test'); Bt = fit(t, cfg); nt = t.ndcg(Bt, cfg.get('hl', 0), prior)
     print('%-58s valid %.4f  test %.4f' % (label, nv, nt), flush=True)
     return nv, nt
+
+def crossST(s, W, h, raw, tf):
+    rs, cs, vs, rt, ct, vt = [], [], [], [], [], []
+    r = 0
+    for u in s.users:
+        q = s.seq[u]; v = s.val[u]; vtg = tf(np.rint(raw[u])); L = len(q)
+        for t in range(L - 1):
+            lo = max(0, t - W + 1); hi = min(L - 1, t + W)
+            p = np.arange(lo, t + 1); rs += [r] * len(p); cs += list(q[p]); vs += list(v[p] * 0.5 ** ((t - p) / h))
+            p = np.arange(t + 1, hi + 1); rt += [r] * len(p); ct += list(q[p]); vt += list(vtg[p] * 0.5 ** ((p - t - 1) / h))
+            r += 1
+    S = sp.csr_matrix((vs, (rs, cs)), shape=(r, s.n)); T = sp.csr_matrix((vt, (rt, ct)), shape=(r, s.n))
+    return None, (S.T @ T).toarray()
 
 BASE = dict(lam=100, p=0.5, rn=0, hl=10, w=0.6)   # what tune() chose in the last quality.sh run
 if __name__ == '__main__':
@@ -149,3 +165,37 @@ if __name__ == '__main__':
             pr = mkprior(beta, days, po, ae)
             nv = split('temporal', 'valid').ndcg(B['valid'], BASE['hl'], pr); nt = split('temporal', 'test').ndcg(B['test'], BASE['hl'], pr)
             print('%-58s valid %.4f  test %.4f' % ('prior beta %g half-life %g d %s%s' % (beta, days, 'past' if po else 'both', ' at data end' if ae else ''), nv, nt), flush=True)
+    if 'gdays' in ideas:   # SLIST's global time decay of whole sessions (here: users) by their last event's age
+        for d in (30, 60, 120):
+            run('global time decay of users, half-life %g days' % d, dict(BASE, gdays=d))
+    if 'tpop' in ideas:
+        for a in (0.1, 0.25, 0.5):
+            run('transition targets scaled by popularity^-%g' % a, dict(BASE, tpop=a))
+    if 'h4grid' in ideas:
+        for w, lam, p in ((0.6, 100, 0.5), (0.7, 100, 0.5), (0.5, 100, 0.5), (0.6, 50, 0.5), (0.6, 200, 0.5), (0.6, 100, 0.75)):
+            for h, W in ((4, 16),):
+                run('h %g W %d w %g lam %g p %g' % (h, W, w, lam, p), dict(BASE, h=h, W=W, w=w, lam=lam, p=p))
+    if 'target' in ideas:   # asymmetric: inputs log(1 + rating), targets another weighting of the rating
+        import types
+        B4 = dict(BASE, h=4, W=16, lam=225)
+        for name, tf in (('liked (rating >= 4)', lambda r: (r >= 4).astype(float) * np.log1p(5)),
+                         ('(rating/5)^2 x log 6', lambda r: (r / 5.0) ** 2 * np.log1p(5)),
+                         ('log(1 + rating) (same)', lambda r: np.log1p(r))):
+            def fitT(s, cfg, tf=tf):
+                raw = {u: np.expm1(s.val[u]) for u in s.users}
+                Xi = s.X(); old = s.val
+                s.val = {u: tf(np.rint(raw[u])) for u in s.users}; Xt = s.X(); s.val = old
+                G = (Xi.T @ Xi).toarray(); Hx = (Xi.T @ Xt).toarray()
+                SS, ST = s.ST(0, cfg['W'], cfg['h'])
+                # transitions: input values as they are, target values by tf (S_in^T T_tgt)
+                n = G.shape[0]; w = cfg['w']; lam = cfg['lam']; p = cfg['p']
+                Sin, Ttg = crossST(s, cfg['W'], cfg['h'], raw, tf)
+                c = np.trace(G) / np.trace(SS)
+                A = (1 - w) * G + w * c * SS; H = (1 - w) * Hx + w * c * Ttg
+                M = A.copy(); M[np.diag_indices(n)] += lam + p / (1 - p) * np.diag(A)
+                P = np.linalg.inv(M); PH = P @ H; mu = np.diag(PH) / np.diag(P)
+                B = PH - P * mu[None, :]; np.fill_diagonal(B, 0); return B
+            nv = split('temporal', 'valid').ndcg(fitT(split('temporal', 'valid'), B4), B4['hl'])
+            nt = split('temporal', 'test').ndcg(fitT(split('temporal', 'test'), B4), B4['hl'])
+            print('%-58s valid %.4f  test %.4f' % ('targets ' + name, nv, nt), flush=True)
+
