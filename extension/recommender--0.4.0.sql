@@ -664,10 +664,6 @@ BEGIN
     RAISE EXCEPTION 'density must be in (0, 1] (got %)', density USING ERRCODE = 'invalid_parameter_value',
       HINT = 'The share of the items x items weights the sparse model keeps: each item keeps density x items of them, at least 128; 1 is dense EASE.';
   END IF;
-  IF sequence_half_life IS NOT NULL AND NOT (sequence_half_life >= 0.5 AND sequence_half_life <= 8) THEN
-    RAISE EXCEPTION 'sequence_half_life must be between 0.5 and 8 (got %)', sequence_half_life USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'The sequential component''s position decay, in positions: 2 lets the 3rd item before a step count half as much as the 1st; each side of a step spans 4 half-lives.';
-  END IF;
   SELECT COALESCE(configure.max_items, m.max_items) INTO new_max_items FROM recommender.model m
    WHERE m.name OPERATOR(pg_catalog.=) configure.model AND COALESCE(configure.kind, m.kind) OPERATOR(pg_catalog.=) 'dense';
   IF new_max_items OPERATOR(pg_catalog.>) 30000 THEN
@@ -689,6 +685,10 @@ BEGIN
   IF sequence_weight IS NOT NULL AND NOT (sequence_weight >= 0 AND sequence_weight <= 1) THEN
     RAISE EXCEPTION 'sequence_weight must be in [0, 1] (got %)', sequence_weight USING ERRCODE = 'invalid_parameter_value',
       HINT = '0 is co-occurrence alone (EASE/EDLAE); 1 is the sequential component alone; tune() chooses it on validation data.';
+  END IF;
+  IF sequence_half_life IS NOT NULL AND NOT (sequence_half_life >= 0.5 AND sequence_half_life <= 8) THEN
+    RAISE EXCEPTION 'sequence_half_life must be between 0.5 and 8 (got %)', sequence_half_life USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The sequential component''s position decay, in positions: 2 lets the 3rd item before a step count half as much as the 1st; each side of a step spans 4 half-lives.';
   END IF;
   RETURN QUERY
   UPDATE recommender.model m SET

@@ -44,15 +44,20 @@ class Split:
             rows += [k] * len(q); cols += list(q); vals += list(v * f)
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(s.users), s.n))
 
-    def ST(s, rownorm=0.0, W=8, h=2.0, train_hl=0.0, order='first'):
+    def ST(s, rownorm=0.0, W=8, h=2.0, train_hl=0.0, order='first', gap=0, cross=1):
         rs, cs, vs, rt, ct, vt = [], [], [], [], [], []
         r = 0
         for u in s.users:
             q = s.seq[u]; v = s.val[u].copy(); L = len(q)
             if train_hl > 0: v = v * 0.5 ** (s.rank[u] / train_hl)
             f = np.sqrt(L ** (-rownorm)) if rownorm else 1.0
+            tm = s.tim[u]
             for t in range(L - 1):
                 lo = max(0, t - W + 1); hi = min(L - 1, t + W)
+                if gap > 0:   # SLIST's sessions: a step's window stays within its session (time gap > gap seconds ends one)
+                    while lo < t and np.any(np.diff(tm[lo:t + 1]) > gap): lo += 1
+                    while hi > t + 1 and np.any(np.diff(tm[t + 1:hi + 1]) > gap): hi -= 1
+                    if tm[t + 1] - tm[t] > gap and cross == 0: continue
                 p = np.arange(lo, t + 1); rs += [r] * len(p); cs += list(q[p]); vs += list(f * v[p] * 0.5 ** ((t - p) / h))
                 p = np.arange(t + 1, hi + 1); rt += [r] * len(p); ct += list(q[p]); vt += list(f * v[p] * 0.5 ** ((p - t - 1) / h))
                 r += 1
@@ -89,7 +94,8 @@ def fit(s, cfg):
     X = s.X(cfg.get('rn', 0), cfg.get('thl', 0), cfg.get('gdays', 0))
     G = (X.T @ X).toarray()
     if cfg.get('w', 0) > 0:
-        SS, ST = s.ST(cfg.get('rn', 0), cfg.get('W', 8), cfg.get('h', 2.0), cfg.get('thl', 0) if cfg.get('seqthl', True) else 0)
+        SS, ST = s.ST(cfg.get('rn', 0), cfg.get('W', 8), cfg.get('h', 2.0), cfg.get('thl', 0) if cfg.get('seqthl', True) else 0,
+                      gap=cfg.get('gap', 0), cross=cfg.get('cross', 1))
     else: SS = ST = None
     if SS is not None and cfg.get('tpop', 0) > 0:   # targets of popular items count less in the transitions
         pop = np.maximum(np.diag(G), 1e-12); f = pop ** -cfg['tpop']; f = f / f[np.diag(G) > 0].mean()
@@ -199,3 +205,7 @@ if __name__ == '__main__':
             nt = split('temporal', 'test').ndcg(fitT(split('temporal', 'test'), B4), B4['hl'])
             print('%-58s valid %.4f  test %.4f' % ('targets ' + name, nv, nt), flush=True)
 
+    if 'session' in ideas:
+        B4 = dict(BASE, h=4, W=16, lam=225)
+        for gap, cross in ((3600, 1), (86400, 1), (3600, 0)):
+            run('sessions cut at %d s gaps%s' % (gap, '' if cross else ', no step across sessions'), dict(B4, gap=gap, cross=cross))
