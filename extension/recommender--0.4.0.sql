@@ -66,6 +66,8 @@ CREATE TABLE recommender.model (
     -- the sparse kind (0.3.0; recommender.configure): dense EASE, sparse (SANSA), or auto by size
     kind              text    NOT NULL DEFAULT 'auto' CHECK (kind IN ('auto', 'dense', 'sparse')),
     density           float8  NOT NULL DEFAULT 0.0001 CHECK (density > 0 AND density <= 1),
+    -- the sequential component's position decay (0.4.0; recommender.configure), in positions
+    sequence_half_life float8 NOT NULL DEFAULT 2 CHECK (sequence_half_life >= 0.5 AND sequence_half_life <= 8),
     CONSTRAINT model_dense_max_items_check CHECK (kind OPERATOR(pg_catalog.<>) 'dense' OR max_items <= 30000)
 );
 COMMENT ON TABLE recommender.model IS
@@ -772,7 +774,8 @@ CREATE FUNCTION recommender.configure(
     recency_half_life float8 DEFAULT NULL,
     sequence_weight float8 DEFAULT NULL,
     kind text DEFAULT NULL,
-    density float8 DEFAULT NULL)
+    density float8 DEFAULT NULL,
+    sequence_half_life float8 DEFAULT NULL)
 RETURNS SETOF recommender.model
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -845,6 +848,10 @@ BEGIN
     RAISE EXCEPTION 'sequence_weight must be in [0, 1] (got %)', sequence_weight USING ERRCODE = 'invalid_parameter_value',
       HINT = '0 is co-occurrence alone (EASE/EDLAE); 1 is the sequential component alone; tune() chooses it on validation data.';
   END IF;
+  IF sequence_half_life IS NOT NULL AND NOT (sequence_half_life >= 0.5 AND sequence_half_life <= 8) THEN
+    RAISE EXCEPTION 'sequence_half_life must be between 0.5 and 8 (got %)', sequence_half_life USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The sequential component''s position decay, in positions: 2 lets the 3rd item before a step count half as much as the 1st; each side of a step spans 4 half-lives.';
+  END IF;
   RETURN QUERY
   UPDATE recommender.model m SET
     lambda = COALESCE(configure.lambda, m.lambda),
@@ -864,6 +871,7 @@ BEGIN
     sequence_weight = COALESCE(configure.sequence_weight, m.sequence_weight),
     kind = COALESCE(configure.kind, m.kind),
     density = COALESCE(configure.density, m.density),
+    sequence_half_life = COALESCE(configure.sequence_half_life, m.sequence_half_life),
     config_stamp = nextval('recommender.version_seq')
   WHERE m.name = configure.model
   RETURNING m.*;
@@ -873,8 +881,8 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8, text, float8) IS
-  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users), keep_gram (keep the Gram matrix so that update() can fold in new interactions), recency_half_life (history items weighted 0.5^(age rank / half-life) at scoring; 0 off), sequence_weight (share of the sequential item-item component, SLIT of Choi et al. 2021, in the trained weights), kind (auto|dense|sparse: dense EASE or the sparse SANSA-style model; auto picks by the number of items), density (the share of the items x items weights the sparse kind keeps); training-time parameters apply at the next train()';
+COMMENT ON FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8, text, float8, float8) IS
+  'set model parameters: lambda (L2 regularisation), weighting (binary|sum|log|power of summed event weights), max_items, popularity_half_life, reranker (coverage|mmr|dpp), candidate_pool, dropout (EDLAE), weight_power (for weighting power), row_norm (training rows scaled by history length^-row_norm), trend_weight (how much a recent rise lifts an item for new users), content (auto|off: content vectors for items without interactions), content_prior (how long items lean on content as they gather users), keep_gram (keep the Gram matrix so that update() can fold in new interactions), recency_half_life (history items weighted 0.5^(age rank / half-life) at scoring; 0 off), sequence_weight (share of the sequential item-item component, SLIT of Choi et al. 2021, in the trained weights), kind (auto|dense|sparse: dense EASE or the sparse SANSA-style model; auto picks by the number of items), density (the share of the items x items weights the sparse kind keeps), sequence_half_life (the sequential component''s position decay, in positions; each side of a step spans 4 half-lives); training-time parameters apply at the next train()';
 
 CREATE FUNCTION recommender.train(model text DEFAULT 'default')
 RETURNS TABLE (model text, version bigint, users integer, items integer, interactions bigint, seconds float8)
@@ -1342,7 +1350,8 @@ BEGIN
   PERFORM recommender.configure(target, lambda => (cfg->>'lambda')::float8, weighting => cfg->>'weighting',
                                 dropout => (cfg->>'dropout')::float8, row_norm => (cfg->>'row_norm')::float8,
                                 recency_half_life => (cfg->>'recency_half_life')::float8,
-                                sequence_weight => (cfg->>'sequence_weight')::float8);
+                                sequence_weight => (cfg->>'sequence_weight')::float8,
+                                sequence_half_life => (cfg->>'sequence_half_life')::float8);
   IF retrain THEN
     -- the trials' training progress would flood the caller with NOTICEs
     PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
@@ -1446,6 +1455,16 @@ BEGIN
         RETURN NEXT best || pg_catalog.jsonb_build_object('sequence_weight', round(x::numeric, 2)::float8);
       END IF;
     END LOOP;
+  WHEN 'sequence_order' THEN
+    -- SLIT's position decay (how far before and after a step the sequential component looks),
+    -- halved and doubled; only when the sequential component is on (Choi et al., WWW 2021)
+    IF (best->>'sequence_weight')::float8 > 0 THEN
+      FOREACH x IN ARRAY ARRAY[(best->>'sequence_half_life')::float8 * 2, (best->>'sequence_half_life')::float8 / 2] LOOP
+        IF x >= 0.5 AND x <= 8 THEN
+          RETURN NEXT best || pg_catalog.jsonb_build_object('sequence_half_life', x);
+        END IF;
+      END LOOP;
+    END IF;
   WHEN 'weighting' THEN
     IF has_weights THEN
       FOREACH w IN ARRAY ARRAY['log', 'binary', 'power'] LOOP
@@ -1499,7 +1518,7 @@ CREATE FUNCTION recommender.tune(
     max_trials integer DEFAULT NULL,
     seed integer DEFAULT 42)
 RETURNS TABLE (trial integer, lambda float8, weighting text, dropout float8, row_norm float8,
-               recency_half_life float8, sequence_weight float8, metric_value float8,
+               recency_half_life float8, sequence_weight float8, sequence_half_life float8, metric_value float8,
                precision_k float8, recall_k float8, ndcg_k float8, seconds float8, chosen boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -1650,19 +1669,20 @@ BEGIN
   END IF;
 
   best := jsonb_build_object('lambda', m.lambda, 'weighting', m.weighting, 'dropout', m.dropout, 'row_norm', m.row_norm,
-                             'recency_half_life', m.recency_half_life, 'sequence_weight', m.sequence_weight);
+                             'recency_half_life', m.recency_half_life, 'sequence_weight', m.sequence_weight,
+                             'sequence_half_life', m.sequence_half_life);
   IF lambdas IS NOT NULL THEN
     stages := ARRAY['lambdas'];
   ELSE
     stages := ARRAY['start', 'lambda', 'recency', 'sequence', 'weighting', 'lambda', 'dropout', 'lambda',
-                    'row_norm', 'lambda', 'recency', 'sequence', 'lambda_fine'];
+                    'row_norm', 'lambda', 'recency', 'sequence', 'sequence_order', 'lambda_fine'];
   END IF;
 
   <<search>>
   FOREACH stage IN ARRAY stages LOOP
     EXIT search WHEN stop;
     -- without a time column there is no order: recency and the sequential component do nothing
-    CONTINUE WHEN stage IN ('recency', 'sequence') AND m.time_column IS NULL;
+    CONTINUE WHEN stage IN ('recency', 'sequence', 'sequence_order') AND m.time_column IS NULL;
     -- the candidates of this stage: a fixed list, or a line search over lambda
     f := CASE stage WHEN 'lambda' THEN 4 WHEN 'lambda_fine' THEN 1.5 ELSE 0 END;
     dir := 0; steps := 0;
@@ -1687,7 +1707,7 @@ BEGIN
         EXIT WHEN tried ? cand::text OR (cand->>'lambda')::float8 <= 0;
       END IF;
       -- fixed-list stages go through their candidates below
-      IF stage IN ('recency', 'sequence', 'weighting', 'dropout', 'row_norm') THEN
+      IF stage IN ('recency', 'sequence', 'sequence_order', 'weighting', 'dropout', 'row_norm') THEN
         FOR cand IN SELECT c FROM recommender._tune_candidates(stage, best, has_weights) c LOOP
           CONTINUE WHEN tried ? cand::text;
           IF (max_trials IS NOT NULL AND n_trials >= max_trials)
@@ -1703,9 +1723,9 @@ BEGIN
           est := greatest(est, (res->>'s')::float8);
           tried := tried || jsonb_build_object(cand::text, res);
           trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
-          RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % sequence_weight % -> % %',
+          RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % sequence_weight % sequence_half_life % -> % %',
             n_trials, stage, cand->>'lambda', cand->>'weighting', cand->>'dropout', cand->>'row_norm',
-            cand->>'recency_half_life', cand->>'sequence_weight', metric, round((res->>'v')::numeric, 4);
+            cand->>'recency_half_life', cand->>'sequence_weight', cand->>'sequence_half_life', metric, round((res->>'v')::numeric, 4);
           -- switching the sequential component on (twice the training memory and time) must buy
           -- at least 1% (relative) on validation, about one paired standard error of NDCG@10 on a
           -- few thousand validation users: a smaller gain is noise and may be a loss on new data
@@ -1731,9 +1751,9 @@ BEGIN
         est := greatest(est, (res->>'s')::float8);
         tried := tried || jsonb_build_object(cand::text, res);
         trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
-        RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % sequence_weight % -> % %',
+        RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % sequence_weight % sequence_half_life % -> % %',
           n_trials, stage, cand->>'lambda', cand->>'weighting', cand->>'dropout', cand->>'row_norm',
-          cand->>'recency_half_life', cand->>'sequence_weight', metric, round((res->>'v')::numeric, 4);
+          cand->>'recency_half_life', cand->>'sequence_weight', cand->>'sequence_half_life', metric, round((res->>'v')::numeric, 4);
         improved := best_v IS NULL OR (res->>'v')::float8 > best_v;
         IF improved THEN
           best := cand; best_v := (res->>'v')::float8; best_trial := n_trials;
@@ -1758,7 +1778,8 @@ BEGIN
   PERFORM recommender.configure(m.name, lambda => (best->>'lambda')::float8, weighting => best->>'weighting',
                                 dropout => (best->>'dropout')::float8, row_norm => (best->>'row_norm')::float8,
                                 recency_half_life => (best->>'recency_half_life')::float8,
-                                sequence_weight => (best->>'sequence_weight')::float8);
+                                sequence_weight => (best->>'sequence_weight')::float8,
+                                sequence_half_life => (best->>'sequence_half_life')::float8);
   PERFORM recommender.train(m.name);
   IF heldout IS NULL THEN
     PERFORM recommender.drop(target);
@@ -1768,7 +1789,7 @@ BEGIN
     round(extract(epoch FROM clock_timestamp() - t_start)::numeric, 1), best_trial, metric, round(best_v::numeric, 4);
   RETURN QUERY
     SELECT (t->>'trial')::integer, (t->>'lambda')::float8, t->>'weighting', (t->>'dropout')::float8, (t->>'row_norm')::float8,
-           (t->>'recency_half_life')::float8, (t->>'sequence_weight')::float8, (t->>'v')::float8,
+           (t->>'recency_half_life')::float8, (t->>'sequence_weight')::float8, (t->>'sequence_half_life')::float8, (t->>'v')::float8,
            (t->>'p')::float8, (t->>'r')::float8, (t->>'n')::float8, (t->>'s')::float8,
            (t->>'trial')::integer = best_trial
       FROM jsonb_array_elements(trials) t
@@ -1776,7 +1797,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text, interval, integer, integer) IS
-  'choose the model''s configuration on a validation split (weighting, dropout, row_norm, recency_half_life, sequence_weight, lambda) within a time budget; without heldout it holds out each user''s last items itself (temporary objects it drops); with lambdas it tries only those lambdas; keeps the best configured and trained and returns one row per trial';
+  'choose the model''s configuration on a validation split (weighting, dropout, row_norm, recency_half_life, sequence_weight, sequence_half_life, lambda) within a time budget; without heldout it holds out each user''s last items itself (temporary objects it drops); with lambdas it tries only those lambdas; keeps the best configured and trained and returns one row per trial';
 
 -- ---------------------------------------------------------------------------------------------
 -- What applications call

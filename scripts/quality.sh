@@ -70,11 +70,11 @@ SQL
     P -c "SET client_min_messages = warning" \
       -c "SELECT recommender.register('valid_$split', '$S.valid_train', $REGISTER_ARGS)" \
       -c "\\pset footer off" \
-      -c "SELECT trial, lambda, weighting, dropout, row_norm, recency_half_life, sequence_weight,
+      -c "SELECT trial, lambda, weighting, dropout, row_norm, recency_half_life, sequence_weight, sequence_half_life,
                  round(ndcg_k::numeric, 4) AS valid_ndcg10, round(recall_k::numeric, 4) AS valid_recall10, round(seconds::numeric, 1) AS seconds, chosen
             FROM recommender.tune('valid_$split', '$S.valid_test', 'user_id', 'item_id', 'rating', 4, budget => '$BUDGET')" | tee "$OUT/tuning.txt"
-    CHOSEN=$(P -tA -c "SELECT format('lambda => %s, weighting => %L, dropout => %s, row_norm => %s, recency_half_life => %s, sequence_weight => %s',
-                                       lambda, weighting, dropout, row_norm, recency_half_life, sequence_weight)
+    CHOSEN=$(P -tA -c "SELECT format('lambda => %s, weighting => %L, dropout => %s, row_norm => %s, recency_half_life => %s, sequence_weight => %s, sequence_half_life => %s',
+                                       lambda, weighting, dropout, row_norm, recency_half_life, sequence_weight, sequence_half_life)
                          FROM recommender.model WHERE name = 'valid_$split'")
     echo "$CHOSEN" > "$OUT/chosen.txt"
 

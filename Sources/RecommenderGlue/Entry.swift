@@ -136,7 +136,7 @@ func serveExplain(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: Hi
         } else {
             how = "; the score is the sum of the contributions of the user's own items below"
         }
-        how += sequenceNote(m, im)
+        how += try sequenceNote(m, im)
         verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userLabel) can be recommended" + how
     case .inHistory:
         verdict = "not recommendable: item \(item) is already in the history of user \(userLabel) (recommend() leaves such items out)"

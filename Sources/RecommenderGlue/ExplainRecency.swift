@@ -40,7 +40,18 @@ func ago(seconds s: Double) -> String {
 }
 
 /// Appended to the verdict when the model's weights include the sequential component.
-func sequenceNote(_ m: ModelRow, _ im: ItemModel) -> String {
+/// With the position half-life h the model was trained with (0.4.0; read from the version's
+/// params, 2 for older versions), it says how far order reached: what followed within the window
+/// of Sequence.swift, a step d positions away counting 0.5^(d / h).
+func sequenceNote(_ m: ModelRow, _ im: ItemModel) throws -> String {
     guard im.sequenceWeight > 0 else { return "" }
-    return " (the item-item weights are fitted to co-occurrence and to what tends to follow what in users' histories, sequence_weight \(formatNumber(im.sequenceWeight)))"
+    var h = SequenceModel.halfLife
+    let c = try Cursor("""
+        SELECT (params OPERATOR(pg_catalog.->>) 'sequence_half_life')::pg_catalog.float8
+          FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
+        """, [.text(m.name), .int8(im.version)])
+    try c.forEachRow { r in if let v = try c.float8(r, 0), SequenceModel.halfLifeRange.contains(v) { h = v } }
+    try c.close()
+    let w = SequenceModel.window(forHalfLife: h)
+    return " (the item-item weights are fitted to co-occurrence and to what tends to follow what in users' histories, sequence_weight \(formatNumber(im.sequenceWeight)): what followed an item within \(w) steps, a step d positions further counting 0.5^(d / \(formatNumber(h))))"
 }

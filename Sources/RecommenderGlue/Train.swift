@@ -45,6 +45,8 @@ struct TrainParams {
     var maxItems = 10000
     var halfLife = 14.0 * 86400
     var sequenceWeight = 0.0
+    /// The sequential component's position decay in positions (0.4.0; TrainSequence.swift).
+    var sequenceHalfLife = SequenceModel.halfLife
     /// 'auto', 'dense' or 'sparse' (TrainSparse.swift), and the sparse kind's density.
     var kind = "auto"
     var density = 0.0001
@@ -91,7 +93,8 @@ func trainModel(_ name: String) throws -> TrainResult {
                    weight_power, dropout, row_norm, trend_weight, keep_gram,
                    COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'sequence_weight')::pg_catalog.float8, 0),
                    COALESCE(pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'kind', 'dense'),
-                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'density')::pg_catalog.float8, 0.0001)
+                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'density')::pg_catalog.float8, 0.0001),
+                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'sequence_half_life')::pg_catalog.float8, 2)
               FROM recommender.model m WHERE name OPERATOR(pg_catalog.=) $1
             """, [.text(m.name)])
         try pc.forEachRow { r in
@@ -107,6 +110,7 @@ func trainModel(_ name: String) throws -> TrainResult {
             p.sequenceWeight = try pc.float8(r, 9) ?? 0
             p.kind = try pc.text(r, 10) ?? "dense"
             p.density = try pc.float8(r, 11) ?? p.density
+            p.sequenceHalfLife = try pc.float8(r, 12) ?? p.sequenceHalfLife
         }
         try pc.close()
         Backend.sql[m.name] = nil          // validate the registration afresh
@@ -204,6 +208,7 @@ func trainModel(_ name: String) throws -> TrainResult {
             "\"max_items\": \(p.maxItems)",
             "\"sequence_weight\": \(sequenceScale == nil ? 0 : p.sequenceWeight)",
             "\"sequence_scale\": \(sequenceScale ?? 0)",
+            "\"sequence_half_life\": \(sequenceScale == nil ? 0 : p.sequenceHalfLife)",
             "\"popularity_half_life_seconds\": \(p.halfLife)",
             "\"has_categories\": \(hasCategories)",
             "\"similarity_dims\": \(dims)",

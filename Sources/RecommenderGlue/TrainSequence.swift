@@ -18,10 +18,14 @@ func fitWithSequence(gram g: inout [Double], params p: TrainParams, builder b: I
         try PG.notice("recommender: sequence_weight is set but the interactions have no times: the sequential component is skipped")
         return nil
     }
-    try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") and the sequential component jointly (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""), sequence_weight \(p.sequenceWeight))")
+    guard SequenceModel.halfLifeRange.contains(p.sequenceHalfLife) else {
+        throw RecError.invalidParameter("sequence_half_life must be between 0.5 and 8 (got \(p.sequenceHalfLife))")
+    }
+    let window = SequenceModel.window(forHalfLife: p.sequenceHalfLife)
+    try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") and the sequential component jointly (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""), sequence_weight \(p.sequenceWeight), sequence_half_life \(p.sequenceHalfLife): \(window) positions on each side of a step)")
     let rowScale: [Double]? = p.rowNorm != 0 ? b.rowLengths().map { $0 > 0 ? pow(Double($0), -p.rowNorm) : 1 } : nil
     var (ss, st) = try SequenceModel.grams(sequences: seq.sequences(b, transform: transform), rowScale: rowScale, n: n,
-                                           interrupt: PG.interrupt)
+                                           window: window, halfLife: p.sequenceHalfLife, interrupt: PG.interrupt)
     return try SequenceModel.fitJoint(gram: &g, ss: &ss, st: &st, n: n, weight: p.sequenceWeight, lambda: p.lambda,
                                       dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
 }

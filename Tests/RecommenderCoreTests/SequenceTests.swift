@@ -72,6 +72,35 @@ final class SequenceModelTests: XCTestCase {
         }
     }
 
+    /// sequence_half_life h sets the window to 4 h positions (2 to 32): h = 2 is the former window 8.
+    func testWindowForHalfLife() {
+        XCTAssertEqual(SequenceModel.window(forHalfLife: 2), 8)
+        XCTAssertEqual(SequenceModel.window(forHalfLife: 4), 16)
+        XCTAssertEqual(SequenceModel.window(forHalfLife: 1), 4)
+        XCTAssertEqual(SequenceModel.window(forHalfLife: 0.5), 2)
+        XCTAssertEqual(SequenceModel.window(forHalfLife: 8), 32)
+        XCTAssertEqual(SequenceModel.window(forHalfLife: 0.1), 2)
+        XCTAssertEqual(SequenceModel.window(forHalfLife: 100), 32)
+        XCTAssertEqual(SequenceModel.window(forHalfLife: .nan), SequenceModel.window)
+        XCTAssertTrue(SequenceModel.halfLifeRange.contains(SequenceModel.halfLife))
+    }
+
+    /// a, b, c, d (values 1) with h = 0.5, so window 2 and decay 0.5^(d / 0.5) = 0.25 at d = 1:
+    /// t = 0: {a: 1} -> {b: 1, c: .25};  t = 1: {b: 1, a: .25} -> {c: 1, d: .25};  t = 2: {c: 1, b: .25} -> {d: 1}.
+    /// SᵀS: aa = 1 + .0625, ab = .25, bb = 1 + .0625, bc = .25, cc = 1.
+    /// SᵀT: a→b 1, a→c .25 + .25 = .5, a→d .0625, b→c 1, b→d .25 + .25 = .5, c→d 1.
+    func testShortHalfLifeByHand() throws {
+        let h = 0.5
+        let (ss, st) = try SequenceModel.grams(sequences: [[(0, 1), (1, 1), (2, 1), (3, 1)]], n: 4,
+                                               window: SequenceModel.window(forHalfLife: h), halfLife: h)
+        let wantSS: [Double] = [1.0625, 0.25, 0, 0,  0.25, 1.0625, 0.25, 0,  0, 0.25, 1, 0,  0, 0, 0, 0]
+        let wantST: [Double] = [0, 1, 0.5, 0.0625,  0, 0, 1, 0.5,  0, 0, 0, 1,  0, 0, 0, 0]
+        for t in 0..<16 {
+            XCTAssertEqual(ss[t], wantSS[t], accuracy: 1e-12, "SᵀS[\(t)]")
+            XCTAssertEqual(st[t], wantST[t], accuracy: 1e-12, "SᵀT[\(t)]")
+        }
+    }
+
     func testWindowLimitsTheContext() throws {
         // window 1: only the item right before the split and the one right after
         let (ss, st) = try SequenceModel.grams(sequences: [[(0, 1), (1, 1), (2, 1)]], n: 3, window: 1, halfLife: 2)

@@ -7,3 +7,9 @@
 
 -- New tables and columns (always at the END of a table, in the install script's order), policies
 -- and dropped functions go here.
+
+-- issue 9 (second round): the sequential component's position decay, searched by tune()
+ALTER TABLE recommender.model
+  ADD COLUMN sequence_half_life float8 NOT NULL DEFAULT 2 CHECK (sequence_half_life >= 0.5 AND sequence_half_life <= 8);
+DROP FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8, text, float8);
+DROP FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text, interval, integer, integer);
