@@ -3,10 +3,11 @@
  *
  *   recommender.partial_gram(user_id bigint, item_id bigint, weight float8, event_time anyelement,
  *                            weighting integer, weight_power float8, row_norm float8,
- *                            half_life_seconds float8) -> bytea
+ *                            half_life_seconds float8, sequence_half_life float8) -> bytea
  *
  * (weighting: 0 binary, 1 sum, 2 log, 3 power: an integer, because a text argument would give the
- * aggregate an input collation that postgres_fdw does not ship)
+ * aggregate an input collation that postgres_fdw does not ship; sequence_half_life, in positions,
+ * asks for the sequential component's SᵀS and SᵀT as well: 0 or NULL for none)
  *
  * an aggregate over a shard's rows whose result is its users' part of what training needs (the
  * format: Sources/RecommenderCore/PartialGram.swift). The transition function only collects the
@@ -49,6 +50,7 @@ typedef struct PartialState
     double power;
     double row_norm;
     double half_life;
+    double sequence_half_life;
 } PartialState;
 
 static double
@@ -98,6 +100,7 @@ rec_partial_gram_step(PG_FUNCTION_ARGS)
         st->power = PG_GETARG_FLOAT8(6);
         st->row_norm = PG_GETARG_FLOAT8(7);
         st->half_life = PG_GETARG_FLOAT8(8);
+        st->sequence_half_life = PG_ARGISNULL(9) ? 0 : PG_GETARG_FLOAT8(9);
     }
     if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -168,7 +171,8 @@ rec_partial_gram_final(PG_FUNCTION_ARGS)
         PG_RETURN_NULL();       /* no rows: the coordinator counts it as an empty part */
     /* train() may be running this over a local partition: an inner call (shim.c) */
     rec_begin_inner_call(&call);
-    rc = rec_swift_partial_gram(st->rows, st->count, st->weighting, st->power, st->row_norm, st->half_life, &out, &len);
+    rc = rec_swift_partial_gram(st->rows, st->count, st->weighting, st->power, st->row_norm, st->half_life,
+                                st->sequence_half_life, &out, &len);
     rec_finish_inner_call(rc, &call);   /* raises Swift's error, if any */
     if (out == NULL || len < 0 || (Size) len + VARHDRSZ > MaxAllocSize)
     {
