@@ -109,6 +109,16 @@ grep -q "22P03" <<<"$badinfo" && ok "bad bytes are 22P03: $(head -1 <<<"$badinfo
 flipped=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose -c "SELECT recommender.partial_gram_info(set_byte(p, 140, get_byte(p, 140) # 1))
     FROM (SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 0) p FROM sh.events_here) x" 2>&1)
 grep -q "22P03" <<<"$flipped" && grep -q "checksum" <<<"$flipped" && ok "a flipped byte in a partial is 22P03 (checksum)" || bad "flipped byte: $flipped"
+# the sequential part's half-life: NULL or 0 is none, out of 0.5-8 is 22023
+seqargs=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose \
+    -c "SELECT (recommender.partial_gram_info(recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, NULL))->>'sequence_st_pairs')::int FROM sh.events_here" \
+    -c "SELECT (recommender.partial_gram_info(recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 0.5))->>'sequence_st_pairs')::int > 0 FROM sh.events_here" \
+    -c "SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 9) FROM sh.events_here" -c "SELECT 'alive'" 2>&1)
+if [ "$(head -2 <<<"$seqargs" | tr '\n' ' ')" = "0 t " ] && grep -q "ERROR:  22023: recommender.partial_gram: sequence_half_life must be 0 or NULL" <<<"$seqargs" && grep -q "^alive$" <<<"$seqargs"; then
+    ok "the aggregate's sequence_half_life: NULL gives no sequence pairs, 0.5 gives some, 9 is 22023"
+else
+    bad "sequence_half_life of the aggregate: $seqargs"
+fi
 
 # 4. train both; the sharded one from partial results
 single_out=$(qp "SELECT version FROM recommender.train('single')" 2>&1)
