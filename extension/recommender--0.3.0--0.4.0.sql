@@ -152,6 +152,14 @@ AS 'MODULE_PATHNAME', 'rec_partial_gram_info';
 COMMENT ON FUNCTION recommender.partial_gram_info(bytea) IS
   'checks a partial training result of recommender.partial_gram and describes it: format, parameters, events, users, items, pairs';
 
+CREATE OR REPLACE FUNCTION recommender.partial_gram_base64(partial bytea)
+RETURNS text
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_partial_gram_base64';
+COMMENT ON FUNCTION recommender.partial_gram_base64(bytea) IS
+  'a partial training result of recommender.partial_gram as base64 text (no line breaks), as train() fetches it from a shard through postgres_fdw';
+
 CREATE OR REPLACE FUNCTION recommender.configure(
     model text,
     lambda float8 DEFAULT NULL,

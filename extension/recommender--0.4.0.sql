@@ -659,6 +659,17 @@ AS 'MODULE_PATHNAME', 'rec_partial_gram_info';
 COMMENT ON FUNCTION recommender.partial_gram_info(bytea) IS
   'checks a partial training result of recommender.partial_gram and describes it: format, parameters, events, users, items, pairs';
 
+-- A partial result as base64 text: what train() asks a shard for. postgres_fdw fetches results in
+-- the text protocol, where a bytea is hex (twice its size; base64 is 4/3), and does not ship
+-- pg_catalog.encode(..., 'base64') (its text argument gives the call an input collation).
+CREATE FUNCTION recommender.partial_gram_base64(partial bytea)
+RETURNS text
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_partial_gram_base64';
+COMMENT ON FUNCTION recommender.partial_gram_base64(bytea) IS
+  'a partial training result of recommender.partial_gram as base64 text (no line breaks), as train() fetches it from a shard through postgres_fdw';
+
 CREATE AGGREGATE recommender.partial_gram(user_id bigint, item_id bigint, weight float8, event_time anyelement,
                                           weighting integer, weight_power float8, row_norm float8, half_life_seconds float8,
                                           sequence_half_life float8) (

@@ -19,6 +19,10 @@
  * and would keep postgres_fdw from shipping the aggregate to the shard.
  *
  *   recommender.partial_gram_info(bytea) -> jsonb   (checks a partial result and describes it)
+ *   recommender.partial_gram_base64(bytea) -> text  (a partial result as base64, what train() asks
+ *       a shard for: postgres_fdw fetches results as text, where a bytea is hex, twice its size;
+ *       pg_catalog.encode(..., 'base64') is not shipped: its text argument gives it an input
+ *       collation)
  */
 #include "postgres.h"
 
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 
 #include "catalog/pg_type.h"
+#include "common/base64.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -40,6 +45,7 @@
 PG_FUNCTION_INFO_V1(rec_partial_gram_step);
 PG_FUNCTION_INFO_V1(rec_partial_gram_final);
 PG_FUNCTION_INFO_V1(rec_partial_gram_info);
+PG_FUNCTION_INFO_V1(rec_partial_gram_base64);
 
 typedef struct PartialState
 {
@@ -213,4 +219,26 @@ rec_partial_gram_info(PG_FUNCTION_ARGS)
     json = pstrdup(out);
     free(out);
     PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+Datum
+rec_partial_gram_base64(PG_FUNCTION_ARGS)
+{
+    bytea *b = PG_GETARG_BYTEA_PP(0);
+    int64 len = VARSIZE_ANY_EXHDR(b);
+    int64 enc = (len + 2) / 3 * 4;
+    text *out;
+    int n;
+
+    if (enc + VARHDRSZ > (int64) MaxAllocSize)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("recommender.partial_gram_base64: a partial result of %lld bytes is too large to send as base64 text (%lld bytes, at most 1GB)",
+                               (long long) len, (long long) enc),
+                        errhint("Lower recommender.max_partial_size on the shard to fail earlier, or SET recommender.partial_training = off on the coordinator.")));
+    out = (text *) palloc(enc + VARHDRSZ);
+    n = pg_b64_encode(VARDATA_ANY(b), (int) len, VARDATA(out), (int) enc);
+    if (n < 0 || n > enc)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("recommender.partial_gram_base64: encoding failed")));
+    SET_VARSIZE(out, n + VARHDRSZ);
+    PG_RETURN_TEXT_P(out);
 }

@@ -222,7 +222,7 @@ public struct PartialGram: Equatable, Sendable {
         return h
     }
 
-    static func corrupt(_ what: String) -> RecError {
+    public static func corrupt(_ what: String) -> RecError {
         RecError("22P03", "invalid partial training result: \(what)",
                  hint: "A partial result is made by recommender.partial_gram() of the same extension version on the shard; check that every shard runs recommender 0.4.0, or SET recommender.partial_training = off to read the rows instead.")
     }

@@ -115,7 +115,9 @@ enum PartialTraining {
         var parts: [PartialGram] = []
         var pushed: [String] = [], pulled: [String] = [], local = 0, total = 0
         for leaf in leaves {
-            let q = "SELECT recommender.partial_gram(\(leaf.args), $1::pg_catalog.int4, $2::pg_catalog.float8, $3::pg_catalog.float8, $4::pg_catalog.float8, $5::pg_catalog.float8) FROM ONLY \(leaf.name)"
+            // as base64 text (recommender.partial_gram_base64): postgres_fdw fetches the result as
+            // text, where a bytea would be hex, twice its size
+            let q = "SELECT recommender.partial_gram_base64(recommender.partial_gram(\(leaf.args), $1::pg_catalog.int4, $2::pg_catalog.float8, $3::pg_catalog.float8, $4::pg_catalog.float8, $5::pg_catalog.float8)) FROM ONLY \(leaf.name)"
             if leaf.remote {
                 // postgres_fdw ships the whole aggregate when it can (the server's extensions
                 // option, shippable expressions); the plan's top node says whether it did
@@ -129,7 +131,11 @@ enum PartialTraining {
             }
             var bytes: [UInt8]? = nil
             let r = try Cursor(q, args)
-            try r.forEachRow { row in bytes = try r.byteArray(row, 0) }
+            try r.forEachRow { row in
+                guard let text = try r.textBytes(row, 0) else { return }
+                guard let b = Base64.decode(text) else { throw PartialGram.corrupt("the partial result of \(leaf.name) is not base64 text") }
+                bytes = b
+            }
             try r.close()
             guard let b = bytes else {
                 parts.append(PartialGram.empty(weighting: p.weighting, power: p.weightPower, rowNorm: p.rowNorm, halfLife: p.halfLife,

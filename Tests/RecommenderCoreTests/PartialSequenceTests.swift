@@ -172,3 +172,41 @@ extension PartialGramTests {
         XCTAssertEqual(try PartialGram.decode(resum(good)), p)
     }
 }
+
+/// The base64 text a shard sends its part as (recommender.partial_gram_base64).
+final class Base64Tests: XCTestCase {
+    /// A plain encoder (RFC 4648), to compare with.
+    func encode(_ b: [UInt8]) -> [UInt8] {
+        let abc = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var k = 0
+        while k < b.count {
+            let n = min(3, b.count - k)
+            var v = UInt32(b[k]) << 16
+            if n > 1 { v |= UInt32(b[k + 1]) << 8 }
+            if n > 2 { v |= UInt32(b[k + 2]) }
+            for s in 0..<4 { out.append(s <= n ? abc[Int((v >> UInt32(18 - 6 * s)) & 63)] : UInt8(ascii: "=")) }
+            k += 3
+        }
+        return out
+    }
+
+    func testVectorsAndRoundTrips() {
+        // RFC 4648 section 10
+        for (plain, enc) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+            XCTAssertEqual(Base64.decode(Array(enc.utf8)), Array(plain.utf8), enc)
+            XCTAssertEqual(encode(Array(plain.utf8)), Array(enc.utf8), plain)
+        }
+        XCTAssertEqual(Base64.decode(Array("Zm9v\nYmFy\r\n".utf8)), Array("foobar".utf8))   // line breaks (encode()'s) ignored
+        XCTAssertEqual(Base64.decode(Array("xxZm9vYg==".utf8)[2...]), Array("foob".utf8))   // a slice
+        var s: UInt64 = 3
+        for len in [1, 2, 3, 4, 5, 100, 1001] {
+            var b: [UInt8] = []
+            for _ in 0..<len { s = s &* 6364136223846793005 &+ 1; b.append(UInt8(truncatingIfNeeded: s >> 40)) }
+            XCTAssertEqual(Base64.decode(encode(b)), b, "\(len) bytes")
+        }
+        for bad in ["Zg=", "Z", "Zm9", "Zg==Zg==", "Zm9v!", "Zh==", "Zm9=", "====", "Z===", "Zm 9v"] {
+            XCTAssertNil(Base64.decode(Array(bad.utf8)), bad)
+        }
+    }
+}

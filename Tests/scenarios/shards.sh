@@ -109,6 +109,11 @@ grep -q "22P03" <<<"$badinfo" && ok "bad bytes are 22P03: $(head -1 <<<"$badinfo
 flipped=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose -c "SELECT recommender.partial_gram_info(set_byte(p, 140, get_byte(p, 140) # 1))
     FROM (SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 0) p FROM sh.events_here) x" 2>&1)
 grep -q "22P03" <<<"$flipped" && grep -q "checksum" <<<"$flipped" && ok "a flipped byte in a partial is 22P03 (checksum)" || bad "flipped byte: $flipped"
+# what train() fetches: the part as base64 text, 4/3 of its size (a bytea travels as hex, twice)
+b64=$(q1 "SELECT decode(t, 'base64') = p, octet_length(t), octet_length(p) FROM (SELECT recommender.partial_gram_base64(p) t, p
+            FROM (SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 3) p FROM ev) x) y")
+IFS='|' read -r same tlen plen <<<"$b64"
+[ "$same" = "t" ] && [ "$tlen" -eq $(( (plen + 2) / 3 * 4 )) ] && ok "recommender.partial_gram_base64: $plen bytes as $tlen characters of base64, decoded equal" || bad "partial_gram_base64: $b64"
 # the sequential part's half-life: NULL or 0 is none, out of 0.5-8 is 22023
 seqargs=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose \
     -c "SELECT (recommender.partial_gram_info(recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, NULL))->>'sequence_st_pairs')::int FROM sh.events_here" \
