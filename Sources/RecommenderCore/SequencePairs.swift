@@ -64,77 +64,69 @@ extension SequenceModel {
             itemAt[k] = Int32(i)
         }
 
-        // One row of both matrices: every term of SequenceModel.grams whose input item is `i`
-        // (for each occurrence (u, p) of i, the split points t with p in t-W+1 ... t), handed to
-        // `ss(column, value)` / `st(column, value)` in grams' order of additions.
-        var work = 0
-        func row(_ i: Int, ss: (Int, Double) -> Void, st: (Int, Double) -> Void) throws {
-            for o in occStart[i]..<occStart[i + 1] {
-                let u = Int(occUser[o]), p = Int(occPos[o])
-                let seq = sequences[u], f = scale[u], len = seq.count
-                let vp = seq[p].1, tEnd = min(p + w - 1, len - 2)
-                guard p <= tEnd else { continue }   // the last item is no split point's input
-                for t in p...tEnd {
-                    let lo = max(0, t - w + 1), hi = min(len - 1, t + w)
-                    let a = vp * dec[t - p] * f
-                    for q in lo...t {
-                        let (iq, vq) = seq[q]
-                        guard iq >= 0, Int(iq) < n else { continue }
-                        ss(Int(iq), a * vq * dec[t - q])
-                    }
-                    for q in (t + 1)...hi {
-                        let (iq, vq) = seq[q]
-                        guard iq >= 0, Int(iq) < n else { continue }
-                        st(Int(iq), a * vq * dec[q - t - 1])
-                    }
-                }
-                work += 4 * w * w
-                if work > 1_000_000 { work = 0; try interrupt() }
-            }
-        }
-
-        // 1. count the distinct pairs (SᵀS: its upper triangle in the partial's numbering)
+        // Row k (item i = itemAt[k]) of both matrices: every term of SequenceModel.grams whose
+        // input item is i (for each occurrence (u, p) of i, the split points t with p in
+        // t-W+1 ... t), in grams' order of additions. Pass 1 (`values` false) only counts the
+        // distinct columns (SᵀS: those >= k); pass 2 sums the values. No closures: this is the
+        // shard's hot loop.
         var ssMark = [Int32](repeating: -1, count: n), stMark = [Int32](repeating: -1, count: n)
-        var ssTotal = 0, stTotal = 0
-        for k in 0..<n {
-            let i = Int(itemAt[k]), kk = Int32(k)
-            try row(i, ss: { j, _ in
-                if ssMark[j] != kk && Int(position[j]) >= k { ssMark[j] = kk; ssTotal += 1 }
-            }, st: { j, _ in
-                if stMark[j] != kk { stMark[j] = kk; stTotal += 1 }
-            })
-            guard ssTotal + stTotal <= maxPairs else {
-                throw RecError.programLimit("the sequential component's item pairs (more than \(ssTotal + stTotal)) exceed what recommender.max_partial_size allows (\(maxPairs) pairs)",
-                                            hint: "Raise recommender.max_partial_size on this server, or SET recommender.partial_training = off on the coordinator.")
-            }
-        }
-
-        // 2. the values, row by row, each row's columns in increasing order
-        var out = SequencePairs()
-        out.ssRow.reserveCapacity(ssTotal); out.ssCol.reserveCapacity(ssTotal); out.ssValue.reserveCapacity(ssTotal)
-        out.stRow.reserveCapacity(stTotal); out.stCol.reserveCapacity(stTotal); out.stValue.reserveCapacity(stTotal)
-        var ssAcc = [Double](repeating: 0, count: n), stAcc = [Double](repeating: 0, count: n)
+        var ssAcc: [Double] = [], stAcc: [Double] = []
         var ssCols: [Int] = [], stCols: [Int] = []
-        for s in 0..<n { ssMark[s] = -1; stMark[s] = -1 }
-        for k in 0..<n {
-            let i = Int(itemAt[k]), kk = Int32(k)
-            ssCols.removeAll(keepingCapacity: true); stCols.removeAll(keepingCapacity: true)
-            try row(i, ss: { j, v in
-                let c = Int(position[j])
-                guard c >= k else { return }
-                if ssMark[c] != kk { ssMark[c] = kk; ssAcc[c] = 0; ssCols.append(c) }
-                ssAcc[c] += v
-            }, st: { j, v in
-                let c = Int(position[j])
-                if stMark[c] != kk { stMark[c] = kk; stAcc[c] = 0; stCols.append(c) }
-                stAcc[c] += v
-            })
-            guard out.ssCount + ssCols.count <= ssTotal, out.stCount + stCols.count <= stTotal else {
-                throw RecError.internalError("sparseGrams: more pairs than counted")
+        var ssTotal = 0, stTotal = 0
+        var out = SequencePairs()
+        var work = 0
+        for values in [false, true] {
+            if values {
+                out.ssRow.reserveCapacity(ssTotal); out.ssCol.reserveCapacity(ssTotal); out.ssValue.reserveCapacity(ssTotal)
+                out.stRow.reserveCapacity(stTotal); out.stCol.reserveCapacity(stTotal); out.stValue.reserveCapacity(stTotal)
+                ssAcc = [Double](repeating: 0, count: n); stAcc = [Double](repeating: 0, count: n)
+                for c in 0..<n { ssMark[c] = -1; stMark[c] = -1 }
             }
-            ssCols.sort(); stCols.sort()
-            for c in ssCols { out.ssRow.append(UInt32(k)); out.ssCol.append(UInt32(c)); out.ssValue.append(ssAcc[c]) }
-            for c in stCols { out.stRow.append(UInt32(k)); out.stCol.append(UInt32(c)); out.stValue.append(stAcc[c]) }
+            for k in 0..<n {
+                let i = Int(itemAt[k]), kk = Int32(k)
+                ssCols.removeAll(keepingCapacity: true); stCols.removeAll(keepingCapacity: true)
+                for o in occStart[i]..<occStart[i + 1] {
+                    let u = Int(occUser[o]), p = Int(occPos[o])
+                    let seq = sequences[u], f = scale[u], len = seq.count
+                    let vp = seq[p].1, tEnd = min(p + w - 1, len - 2)
+                    guard p <= tEnd else { continue }   // the last item is no split point's input
+                    for t in p...tEnd {
+                        let lo = max(0, t - w + 1), hi = min(len - 1, t + w)
+                        let a = vp * dec[t - p] * f
+                        for q in lo...t {
+                            let (iq, vq) = seq[q]
+                            guard iq >= 0, Int(iq) < n else { continue }
+                            let c = Int(position[Int(iq)])
+                            guard c >= k else { continue }
+                            if ssMark[c] != kk { ssMark[c] = kk; ssCols.append(c); if values { ssAcc[c] = 0 } }
+                            if values { ssAcc[c] += a * vq * dec[t - q] }
+                        }
+                        for q in (t + 1)...hi {
+                            let (iq, vq) = seq[q]
+                            guard iq >= 0, Int(iq) < n else { continue }
+                            let c = Int(position[Int(iq)])
+                            if stMark[c] != kk { stMark[c] = kk; stCols.append(c); if values { stAcc[c] = 0 } }
+                            if values { stAcc[c] += a * vq * dec[q - t - 1] }
+                        }
+                    }
+                    work += 4 * w * w
+                    if work > 1_000_000 { work = 0; try interrupt() }
+                }
+                if !values {
+                    ssTotal += ssCols.count; stTotal += stCols.count
+                    guard ssTotal + stTotal <= maxPairs else {
+                        throw RecError.programLimit("the sequential component's item pairs (more than \(ssTotal + stTotal)) exceed what recommender.max_partial_size allows (\(maxPairs) pairs)",
+                                                    hint: "Raise recommender.max_partial_size on this server, or SET recommender.partial_training = off on the coordinator.")
+                    }
+                    continue
+                }
+                guard out.ssCount + ssCols.count <= ssTotal, out.stCount + stCols.count <= stTotal else {
+                    throw RecError.internalError("sparseGrams: more pairs than counted")
+                }
+                ssCols.sort(); stCols.sort()
+                for c in ssCols { out.ssRow.append(UInt32(k)); out.ssCol.append(UInt32(c)); out.ssValue.append(ssAcc[c]) }
+                for c in stCols { out.stRow.append(UInt32(k)); out.stCol.append(UInt32(c)); out.stValue.append(stAcc[c]) }
+            }
         }
         return out
     }
