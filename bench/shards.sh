@@ -8,7 +8,9 @@
 #   partial: recommender.partial_training = auto (each shard runs recommender.partial_gram over its
 #            rows and sends its partial result);
 #   rows:    recommender.partial_training = off (every row comes to the coordinator through
-#            postgres_fdw's cursor, 100 rows a fetch by default).
+#            postgres_fdw's cursor, 100 rows a fetch by default);
+# then both again with the sequential component (configure(sequence_weight => 0.3), the default
+# sequence_half_life 2: the partial results also carry the users' SᵀS and SᵀT pairs).
 # Measured per run: train()'s own seconds, and the bytes moved between the servers: the growth of
 # bytes_sent and bytes_received of the TCP connections of the two shard backends serving the
 # coordinator session's postgres_fdw connections (the kernel's tcp_info, as `ss -ti` shows it:
@@ -92,8 +94,9 @@ tcp_sum() {   # bytes_sent or bytes_received of the fdw backends' TCP connection
 PIDS=$(fdw_pids | tr '\n' ' ')
 [ "$(wc -w <<<"$PIDS")" -eq 2 ] || { echo "error: expected 2 postgres_fdw backends on the shards, got '$PIDS'" >&2; exit 1; }
 : > "$TMP/runs.txt"
-for mode in partial rows; do
-    setting=auto; [ "$mode" = rows ] && setting=off
+for mode in partial rows partial_seq rows_seq; do
+    setting=auto; [ "${mode%_seq}" = rows ] && setting=off
+    [ "$mode" = partial_seq ] && ask "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('m', sequence_weight => 0.3);" >/dev/null
     for r in $(seq 1 "$RUNS"); do
         w0=$(tcp_sum bytes_sent); r0=$(tcp_sum bytes_received)
         reply=$(ask "SET recommender.partial_training = $setting; SELECT seconds FROM recommender.train('m');")
@@ -104,12 +107,13 @@ for mode in partial rows; do
     done
 done
 echo "\\q" >&"${SESS[1]}"
-PARTIAL_BYTES=$(C -c "SELECT sum(octet_length(p)) FROM (
+PARTIAL_SQL="SELECT sum(octet_length(p)) FROM (
     SELECT recommender.partial_gram(customer_id::int8, product_id::int8, CASE event_type WHEN 'view' THEN 1 WHEN 'cart' THEN 3 WHEN 'purchase' THEN 5 ELSE 0 END::float8,
-                                    occurred_at, 2, 2, 0, 14 * 86400) p FROM sh.events_s1
+                                    occurred_at, 2, 2, 0, 14 * 86400, SEQ) p FROM sh.events_s1
     UNION ALL
     SELECT recommender.partial_gram(customer_id::int8, product_id::int8, CASE event_type WHEN 'view' THEN 1 WHEN 'cart' THEN 3 WHEN 'purchase' THEN 5 ELSE 0 END::float8,
-                                    occurred_at, 2, 2, 0, 14 * 86400) FROM sh.events_s2) x")
+                                    occurred_at, 2, 2, 0, 14 * 86400, SEQ) FROM sh.events_s2) x"
+PARTIAL_BYTES=$(C -c "${PARTIAL_SQL//SEQ/0}"); PARTIAL_SEQ_BYTES=$(C -c "${PARTIAL_SQL//SEQ/2}")
 med() { awk -v m="$1" -v c="$2" '$1 == m {print $c}' "$TMP/runs.txt" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 echo "sample shop x$SCALE: $EVENTS events ($TABLE_MB MB as shop.events), $CUSTOMERS customers, 1,000 products; shard 1 $N1 rows, shard 2 $N2 rows; $RUNS runs each, medians"
@@ -117,4 +121,6 @@ echo "| training | train() seconds | bytes sent by the shards | bytes sent to th
 echo "|---|---:|---:|---:|"
 echo "| from partial results | $(med partial 3) | $(med partial 4) | $(med partial 5) |"
 echo "| reading every row | $(med rows 3) | $(med rows 4) | $(med rows 5) |"
-echo "the two partial results themselves: $PARTIAL_BYTES bytes (octet_length)"
+echo "| from partial results, sequence_weight 0.3 | $(med partial_seq 3) | $(med partial_seq 4) | $(med partial_seq 5) |"
+echo "| reading every row, sequence_weight 0.3 | $(med rows_seq 3) | $(med rows_seq 4) | $(med rows_seq 5) |"
+echo "the two partial results themselves: $PARTIAL_BYTES bytes (octet_length), $PARTIAL_SEQ_BYTES with the sequential component"

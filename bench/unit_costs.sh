@@ -35,7 +35,7 @@ for N in "${SIZES[@]}"; do
     read -r USERS EVENTS INST < <(P -F ' ' -c "
         SELECT count(*), sum(l), sum(d * (d + 1) / 2) FROM (
           SELECT user_id, count(*) AS l, count(DISTINCT item_id)::numeric AS d FROM cat.events GROUP BY user_id) s")
-    Q="SELECT recommender.partial_gram(user_id::bigint, item_id::bigint, 1.0::float8, occurred_at, 0, 1.0::float8, 0.0::float8, 1209600.0::float8) FROM cat.events"
+    Q="SELECT recommender.partial_gram(user_id::bigint, item_id::bigint, 1.0::float8, occurred_at, 0, 1.0::float8, 0.0::float8, 1209600.0::float8, 0.0::float8) FROM cat.events"
     INFO=$(P -c "SET recommender.max_training_memory = '4GB'" -c "SET recommender.max_partial_size = '1000MB'" -c "SELECT recommender.partial_gram_info(($Q))")
     PAIRS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pairs"])' "$INFO")
     # one session: \timing lines, scan and partial alternating

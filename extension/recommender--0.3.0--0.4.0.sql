@@ -119,7 +119,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION recommender._partial_pushed_down(query text, weighting integer, weight_power float8, row_norm float8, half_life float8)
+CREATE OR REPLACE FUNCTION recommender._partial_pushed_down(query text, weighting integer, weight_power float8, row_norm float8, half_life float8,
+                                                 sequence_half_life float8)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -127,13 +128,13 @@ AS $$
 DECLARE
   plan json;
 BEGIN
-  EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || query INTO plan USING weighting, weight_power, row_norm, half_life;
+  EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || query INTO plan USING weighting, weight_power, row_norm, half_life, sequence_half_life;
   RETURN (plan -> 0 -> 'Plan' ->> 'Node Type') = 'Foreign Scan'
      AND pg_catalog.strpos(plan -> 0 -> 'Plan' ->> 'Remote SQL', 'recommender.partial_gram(') > 0;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION recommender._partial_gram_step(internal, bigint, bigint, float8, anyelement, integer, float8, float8, float8)
+CREATE OR REPLACE FUNCTION recommender._partial_gram_step(internal, bigint, bigint, float8, anyelement, integer, float8, float8, float8, float8)
 RETURNS internal
 LANGUAGE c IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'rec_partial_gram_step';
@@ -150,6 +151,14 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'rec_partial_gram_info';
 COMMENT ON FUNCTION recommender.partial_gram_info(bytea) IS
   'checks a partial training result of recommender.partial_gram and describes it: format, parameters, events, users, items, pairs';
+
+CREATE OR REPLACE FUNCTION recommender.partial_gram_base64(partial bytea)
+RETURNS text
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_partial_gram_base64';
+COMMENT ON FUNCTION recommender.partial_gram_base64(bytea) IS
+  'a partial training result of recommender.partial_gram as base64 text (no line breaks), as train() fetches it from a shard through postgres_fdw';
 
 CREATE OR REPLACE FUNCTION recommender.configure(
     model text,
@@ -684,11 +693,12 @@ COMMENT ON FUNCTION recommender.tune(text, regclass, text, text, text, float8, f
 
 -- Training from partial results (issue 10): the aggregate over the functions created above.
 CREATE AGGREGATE recommender.partial_gram(user_id bigint, item_id bigint, weight float8, event_time anyelement,
-                                          weighting integer, weight_power float8, row_norm float8, half_life_seconds float8) (
+                                          weighting integer, weight_power float8, row_norm float8, half_life_seconds float8,
+                                          sequence_half_life float8) (
   SFUNC = recommender._partial_gram_step,
   STYPE = internal,
   FINALFUNC = recommender._partial_gram_final,
   PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE recommender.partial_gram(bigint, bigint, float8, anyelement, integer, float8, float8, float8) IS
-  'training from partial results: the users'' part (weighting: 0 binary, 1 sum, 2 log, 3 power) of X^T X and of the counts and popularity sums over the aggregated rows, as a versioned binary partial result; train() runs it on each partition of a partitioned interactions table (pushed down to the shard by postgres_fdw with the server option extensions ''recommender'')';
+COMMENT ON AGGREGATE recommender.partial_gram(bigint, bigint, float8, anyelement, integer, float8, float8, float8, float8) IS
+  'training from partial results: the users'' part (weighting: 0 binary, 1 sum, 2 log, 3 power) of X^T X, of the counts and popularity sums and, with sequence_half_life > 0 (positions; 0 or NULL: none), of the sequential component''s S^T S and S^T T over the aggregated rows, as a versioned binary partial result; train() runs it on each partition of a partitioned interactions table (pushed down to the shard by postgres_fdw with the server option extensions ''recommender'')';

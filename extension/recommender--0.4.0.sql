@@ -621,7 +621,8 @@ $$;
 -- plan's top node is the Foreign Scan whose remote SQL calls the aggregate); train() says so in
 -- its NOTICE. VOLATILE because EXPLAIN cannot run in a read-only (non-volatile) context; it only
 -- plans the query, as the calling role.
-CREATE FUNCTION recommender._partial_pushed_down(query text, weighting integer, weight_power float8, row_norm float8, half_life float8)
+CREATE FUNCTION recommender._partial_pushed_down(query text, weighting integer, weight_power float8, row_norm float8, half_life float8,
+                                                 sequence_half_life float8)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -629,7 +630,7 @@ AS $$
 DECLARE
   plan json;
 BEGIN
-  EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || query INTO plan USING weighting, weight_power, row_norm, half_life;
+  EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || query INTO plan USING weighting, weight_power, row_norm, half_life, sequence_half_life;
   RETURN (plan -> 0 -> 'Plan' ->> 'Node Type') = 'Foreign Scan'
      AND pg_catalog.strpos(plan -> 0 -> 'Plan' ->> 'Remote SQL', 'recommender.partial_gram(') > 0;
 END
@@ -639,7 +640,7 @@ $$;
 -- what training needs, as a versioned binary partial result (Sources/RecommenderCore/PartialGram.swift).
 -- Its transition and final functions run no queries (no search_path to fix: a SET clause would
 -- cost on every row).
-CREATE FUNCTION recommender._partial_gram_step(internal, bigint, bigint, float8, anyelement, integer, float8, float8, float8)
+CREATE FUNCTION recommender._partial_gram_step(internal, bigint, bigint, float8, anyelement, integer, float8, float8, float8, float8)
 RETURNS internal
 LANGUAGE c IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'rec_partial_gram_step';
@@ -658,15 +659,27 @@ AS 'MODULE_PATHNAME', 'rec_partial_gram_info';
 COMMENT ON FUNCTION recommender.partial_gram_info(bytea) IS
   'checks a partial training result of recommender.partial_gram and describes it: format, parameters, events, users, items, pairs';
 
+-- A partial result as base64 text: what train() asks a shard for. postgres_fdw fetches results in
+-- the text protocol, where a bytea is hex (twice its size; base64 is 4/3), and does not ship
+-- pg_catalog.encode(..., 'base64') (its text argument gives the call an input collation).
+CREATE FUNCTION recommender.partial_gram_base64(partial bytea)
+RETURNS text
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'rec_partial_gram_base64';
+COMMENT ON FUNCTION recommender.partial_gram_base64(bytea) IS
+  'a partial training result of recommender.partial_gram as base64 text (no line breaks), as train() fetches it from a shard through postgres_fdw';
+
 CREATE AGGREGATE recommender.partial_gram(user_id bigint, item_id bigint, weight float8, event_time anyelement,
-                                          weighting integer, weight_power float8, row_norm float8, half_life_seconds float8) (
+                                          weighting integer, weight_power float8, row_norm float8, half_life_seconds float8,
+                                          sequence_half_life float8) (
   SFUNC = recommender._partial_gram_step,
   STYPE = internal,
   FINALFUNC = recommender._partial_gram_final,
   PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE recommender.partial_gram(bigint, bigint, float8, anyelement, integer, float8, float8, float8) IS
-  'training from partial results: the users'' part (weighting: 0 binary, 1 sum, 2 log, 3 power) of X^T X and of the counts and popularity sums over the aggregated rows, as a versioned binary partial result; train() runs it on each partition of a partitioned interactions table (pushed down to the shard by postgres_fdw with the server option extensions ''recommender'')';
+COMMENT ON AGGREGATE recommender.partial_gram(bigint, bigint, float8, anyelement, integer, float8, float8, float8, float8) IS
+  'training from partial results: the users'' part (weighting: 0 binary, 1 sum, 2 log, 3 power) of X^T X, of the counts and popularity sums and, with sequence_half_life > 0 (positions; 0 or NULL: none), of the sequential component''s S^T S and S^T T over the aggregated rows, as a versioned binary partial result; train() runs it on each partition of a partitioned interactions table (pushed down to the shard by postgres_fdw with the server option extensions ''recommender'')';
 
 -- ---------------------------------------------------------------------------------------------
 -- Admin functions

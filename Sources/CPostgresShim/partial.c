@@ -3,10 +3,11 @@
  *
  *   recommender.partial_gram(user_id bigint, item_id bigint, weight float8, event_time anyelement,
  *                            weighting integer, weight_power float8, row_norm float8,
- *                            half_life_seconds float8) -> bytea
+ *                            half_life_seconds float8, sequence_half_life float8) -> bytea
  *
  * (weighting: 0 binary, 1 sum, 2 log, 3 power: an integer, because a text argument would give the
- * aggregate an input collation that postgres_fdw does not ship)
+ * aggregate an input collation that postgres_fdw does not ship; sequence_half_life, in positions,
+ * asks for the sequential component's SᵀS and SᵀT as well: 0 or NULL for none)
  *
  * an aggregate over a shard's rows whose result is its users' part of what training needs (the
  * format: Sources/RecommenderCore/PartialGram.swift). The transition function only collects the
@@ -18,6 +19,10 @@
  * and would keep postgres_fdw from shipping the aggregate to the shard.
  *
  *   recommender.partial_gram_info(bytea) -> jsonb   (checks a partial result and describes it)
+ *   recommender.partial_gram_base64(bytea) -> text  (a partial result as base64, what train() asks
+ *       a shard for: postgres_fdw fetches results as text, where a bytea is hex, twice its size;
+ *       pg_catalog.encode(..., 'base64') is not shipped: its text argument gives it an input
+ *       collation)
  */
 #include "postgres.h"
 
@@ -25,6 +30,7 @@
 #include <stdlib.h>
 
 #include "catalog/pg_type.h"
+#include "common/base64.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -39,6 +45,7 @@
 PG_FUNCTION_INFO_V1(rec_partial_gram_step);
 PG_FUNCTION_INFO_V1(rec_partial_gram_final);
 PG_FUNCTION_INFO_V1(rec_partial_gram_info);
+PG_FUNCTION_INFO_V1(rec_partial_gram_base64);
 
 typedef struct PartialState
 {
@@ -49,6 +56,7 @@ typedef struct PartialState
     double power;
     double row_norm;
     double half_life;
+    double sequence_half_life;
 } PartialState;
 
 static double
@@ -98,6 +106,7 @@ rec_partial_gram_step(PG_FUNCTION_ARGS)
         st->power = PG_GETARG_FLOAT8(6);
         st->row_norm = PG_GETARG_FLOAT8(7);
         st->half_life = PG_GETARG_FLOAT8(8);
+        st->sequence_half_life = PG_ARGISNULL(9) ? 0 : PG_GETARG_FLOAT8(9);
     }
     if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -168,7 +177,8 @@ rec_partial_gram_final(PG_FUNCTION_ARGS)
         PG_RETURN_NULL();       /* no rows: the coordinator counts it as an empty part */
     /* train() may be running this over a local partition: an inner call (shim.c) */
     rec_begin_inner_call(&call);
-    rc = rec_swift_partial_gram(st->rows, st->count, st->weighting, st->power, st->row_norm, st->half_life, &out, &len);
+    rc = rec_swift_partial_gram(st->rows, st->count, st->weighting, st->power, st->row_norm, st->half_life,
+                                st->sequence_half_life, &out, &len);
     rec_finish_inner_call(rc, &call);   /* raises Swift's error, if any */
     if (out == NULL || len < 0 || (Size) len + VARHDRSZ > MaxAllocSize)
     {
@@ -209,4 +219,26 @@ rec_partial_gram_info(PG_FUNCTION_ARGS)
     json = pstrdup(out);
     free(out);
     PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+Datum
+rec_partial_gram_base64(PG_FUNCTION_ARGS)
+{
+    bytea *b = PG_GETARG_BYTEA_PP(0);
+    int64 len = VARSIZE_ANY_EXHDR(b);
+    int64 enc = (len + 2) / 3 * 4;
+    text *out;
+    int n;
+
+    if (enc + VARHDRSZ > (int64) MaxAllocSize)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("recommender.partial_gram_base64: a partial result of %lld bytes is too large to send as base64 text (%lld bytes, at most 1GB)",
+                               (long long) len, (long long) enc),
+                        errhint("Lower recommender.max_partial_size on the shard to fail earlier, or SET recommender.partial_training = off on the coordinator.")));
+    out = (text *) palloc(enc + VARHDRSZ);
+    n = pg_b64_encode(VARDATA_ANY(b), (int) len, VARDATA(out), (int) enc);
+    if (n < 0 || n > enc)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("recommender.partial_gram_base64: encoding failed")));
+    SET_VARSIZE(out, n + VARHDRSZ);
+    PG_RETURN_TEXT_P(out);
 }

@@ -17,7 +17,14 @@ import Glibc
 /// 2^(-(M - m_k) / half-life). The result equals a single-server training on the same rows up to
 /// the order of floating-point additions.
 ///
-/// The binary format (version 1, little-endian, `encode` / `decode`):
+/// With the sequential component (sequence_weight > 0; Sequence.swift) the shard also sends its
+/// users' part of SᵀS and SᵀT (SequencePairs.swift): each user's history ordered by first event
+/// time (ties by item id, as SequenceCollector), the same window, position decay, values and row
+/// scale as the row path. Their values are products of two of the shard's values, so they are
+/// rescaled as the Gram values, by (s_k / S)^(2 power).
+///
+/// The binary format (version 2, little-endian, `encode` / `decode`; version 1, without the
+/// sequence fields, was never released and is rejected with 22P03):
 ///
 ///     offset  size  field
 ///     0       8     magic "RECPGRAM"
@@ -33,18 +40,25 @@ import Glibc
 ///     72      8     non-zeros of X (Int64)
 ///     80      8     items n (Int64)
 ///     88      8     pairs P (Int64)
-///     96      40 n  items, ids strictly increasing: id (Int64), users (Int64), timed events (Int64),
+///     96      8     sequence half-life in positions (Float64; 0: the sequential part was not asked for)
+///     104     8     sequence entries E (Int64: (user, item) pairs with a positive weight and a time)
+///     112     8     SᵀS pairs Q (Int64)
+///     120     8     SᵀT pairs R (Int64)
+///     128     40 n  items, ids strictly increasing: id (Int64), users (Int64), timed events (Int64),
 ///                   recent (Float64), baseline (Float64): Σ min(w, 1e12) 2^(-(m_k - t) / h) with
 ///                   h = half-life and 8 half-lives
-///     96+40n  16 P  pairs, by (column, row) increasing, row >= column: column (UInt32), row
+///     128+40n 16 P  pairs, by (column, row) increasing, row >= column: column (UInt32), row
 ///                   (UInt32) as positions in this partial's item list, value (Float64)
+///     ...     16 Q  SᵀS's upper triangle by (row, column) increasing, column >= row: row (UInt32),
+///                   column (UInt32), value (Float64)
+///     ...     16 R  SᵀT by (row = input item, column = target item) increasing: as SᵀS
 ///     end-8   8     FNV-1a 64 of every byte before it
 ///
 /// Positions refer to the partial's own item list (its ids), never to a model's positions.
 public struct PartialGram: Equatable, Sendable {
     public static let magic: [UInt8] = Array("RECPGRAM".utf8)
-    public static let formatVersion: UInt32 = 1
-    public static let headerBytes = 96
+    public static let formatVersion: UInt32 = 2
+    public static let headerBytes = 128
     public static let bytesPerItem = 40
     public static let bytesPerPair = 16
 
@@ -65,6 +79,10 @@ public struct PartialGram: Equatable, Sendable {
     public var pairCol: [UInt32]
     public var pairRow: [UInt32]
     public var pairValue: [Double]
+    /// The sequential part (0 and empty when not asked for).
+    public var sequenceHalfLife: Double = 0
+    public var sequenceEntries: Int64 = 0
+    public var sequence = SequencePairs()
 
     public var itemCount: Int { itemIds.count }
     public var pairCount: Int { pairValue.count }
@@ -76,7 +94,8 @@ public struct PartialGram: Equatable, Sendable {
         switch c { case 0: return .binary; case 1: return .sum; case 2: return .log; case 3: return .power; default: return nil }
     }
 
-    /// The encoded size of a partial with n items and p pairs (nil on overflow).
+    /// The encoded size of a partial with n items and p pairs (Gram and sequence pairs together;
+    /// nil on overflow).
     public static func encodedSize(items n: Int, pairs p: Int) -> Int? {
         let (a, o1) = n.multipliedReportingOverflow(by: bytesPerItem)
         let (b, o2) = p.multipliedReportingOverflow(by: bytesPerPair)
@@ -86,10 +105,15 @@ public struct PartialGram: Equatable, Sendable {
     }
 
     /// A shard's part: the rows it holds (already in `builder`, which validated them), with the
-    /// given weighting, row_norm and popularity half-life. `maxBytes` bounds the encoded result
-    /// (54000 before the pairs are allocated).
+    /// given weighting, row_norm and popularity half-life. With `sequenceHalfLife` > 0 (positions)
+    /// also the sequential component's SᵀS and SᵀT over the histories of `sequence` (the same rows'
+    /// first times). `maxBytes` bounds the encoded result (checked before the pairs are allocated).
     public static func compute(builder b: InteractionMatrixBuilder, weighting: Weighting, power: Double, rowNorm: Double,
-                               halfLife: Double, maxBytes: Int, interrupt: InterruptCheck = neverInterrupted) throws -> PartialGram {
+                               halfLife: Double, sequenceHalfLife: Double = 0, sequence: SequenceCollector? = nil,
+                               maxBytes: Int, interrupt: InterruptCheck = neverInterrupted) throws -> PartialGram {
+        guard sequenceHalfLife == 0 || SequenceModel.halfLifeRange.contains(sequenceHalfLife) else {
+            throw RecError.invalidParameter("sequence_half_life must be 0 (no sequential component) or between \(SequenceModel.halfLifeRange.lowerBound) and \(SequenceModel.halfLifeRange.upperBound) (got \(sequenceHalfLife))")
+        }
         let scale = weighting == .power ? max(try b.maxTotal(interrupt: interrupt), 1e-300) : 1
         let transform = ValueTransform(weighting, power: power, scale: scale)
         let x = try b.build(transform: transform, rowNorm: rowNorm, interrupt: interrupt)
@@ -161,20 +185,34 @@ public struct PartialGram: Equatable, Sendable {
         p.pairCol = [UInt32](repeating: 0, count: t0); p.pairRow = [UInt32](repeating: 0, count: t0)
         p.pairValue = [Double](repeating: 0, count: t0)
         for k in 0..<t0 { let d = byCol[k]; p.pairCol[d] = col1[k]; p.pairRow[d] = row1[k]; p.pairValue[d] = val1[k] }
+        if sequenceHalfLife > 0 {
+            // the row path's sequences and row scale (TrainSequence.swift), in this partial's numbering
+            let collector = sequence ?? SequenceCollector()
+            p.sequenceHalfLife = sequenceHalfLife
+            p.sequenceEntries = Int64(collector.pairs)
+            p.sequence = try SequenceModel.sparseGrams(sequences: collector.sequences(b, transform: transform),
+                                                       rowScale: b.sequenceRowScale(rowNorm: rowNorm), n: n,
+                                                       position: pos, window: SequenceModel.window(forHalfLife: sequenceHalfLife),
+                                                       halfLife: sequenceHalfLife, maxPairs: maxPairs - g.nonZeros, interrupt: interrupt)
+        }
         return p
     }
 
     /// An empty partial (a shard without rows) with the given parameters.
-    public static func empty(weighting: Weighting, power: Double, rowNorm: Double, halfLife: Double) -> PartialGram {
+    public static func empty(weighting: Weighting, power: Double, rowNorm: Double, halfLife: Double,
+                             sequenceHalfLife: Double = 0) -> PartialGram {
         PartialGram(weighting: weighting, power: power, rowNorm: rowNorm, halfLife: halfLife, scale: 1, maxTime: -.infinity,
                     events: 0, users: 0, nonZeros: 0, itemIds: [], userCounts: [], timedEvents: [], recent: [], baseline: [],
-                    pairCol: [], pairRow: [], pairValue: [])
+                    pairCol: [], pairRow: [], pairValue: [], sequenceHalfLife: sequenceHalfLife)
     }
+
+    /// Gram and sequence pairs together (what the size is made of).
+    public var allPairs: Int { pairCount + sequence.ssCount + sequence.stCount }
 
     // MARK: encoding
 
     public func encode() throws -> [UInt8] {
-        guard let size = PartialGram.encodedSize(items: itemCount, pairs: pairCount) else {
+        guard let size = PartialGram.encodedSize(items: itemCount, pairs: allPairs) else {
             throw RecError.programLimit("the partial result is too large to encode")
         }
         // written in place into a buffer of the final size (appending byte slices through
@@ -191,10 +229,13 @@ public struct PartialGram: Equatable, Sendable {
             u32(PartialGram.formatVersion); u32(PartialGram.code(weighting))
             f64(power); f64(rowNorm); f64(halfLife); f64(scale); f64(maxTime)
             i64(events); i64(users); i64(nonZeros); i64(Int64(itemCount)); i64(Int64(pairCount))
+            f64(sequenceHalfLife); i64(sequenceEntries); i64(Int64(sequence.ssCount)); i64(Int64(sequence.stCount))
             for k in 0..<itemCount {
                 i64(itemIds[k]); i64(userCounts[k]); i64(timedEvents[k]); f64(recent[k]); f64(baseline[k])
             }
             for k in 0..<pairCount { u32(pairCol[k]); u32(pairRow[k]); f64(pairValue[k]) }
+            for k in 0..<sequence.ssCount { u32(sequence.ssRow[k]); u32(sequence.ssCol[k]); f64(sequence.ssValue[k]) }
+            for k in 0..<sequence.stCount { u32(sequence.stRow[k]); u32(sequence.stCol[k]); f64(sequence.stValue[k]) }
         }
         guard o == body else { throw RecError.internalError("partial result: encoded \(o) bytes, expected \(body)") }
         let h = PartialGram.fnv1a(out[0..<body])
@@ -208,13 +249,13 @@ public struct PartialGram: Equatable, Sendable {
         return h
     }
 
-    static func corrupt(_ what: String) -> RecError {
+    public static func corrupt(_ what: String) -> RecError {
         RecError("22P03", "invalid partial training result: \(what)",
                  hint: "A partial result is made by recommender.partial_gram() of the same extension version on the shard; check that every shard runs recommender 0.4.0, or SET recommender.partial_training = off to read the rows instead.")
     }
 
-    /// Decodes and checks a partial (22P03 for anything that is not a whole, consistent version-1
-    /// partial). `maxItems` bounds the items before anything of their size is allocated.
+    /// Decodes and checks a partial (22P03 for anything that is not a whole, consistent version-2
+    /// partial: version 1 was never released and is rejected). `maxItems` bounds the items before anything of their size is allocated.
     public static func decode(_ bytes: [UInt8], maxItems: Int = Int.max) throws -> PartialGram {
         guard bytes.count >= headerBytes + 8 else { throw corrupt("\(bytes.count) bytes, shorter than a header") }
         guard Array(bytes[0..<8]) == magic else { throw corrupt("not a partial result (bad magic)") }
@@ -238,23 +279,29 @@ public struct PartialGram: Equatable, Sendable {
         guard let w = weighting(u32()) else { throw corrupt("unknown weighting code") }
         let power = f64(), rowNorm = f64(), halfLife = f64(), scale = f64(), maxTime = f64()
         let events = i64(), users = i64(), nonZeros = i64(), n64 = i64(), p64 = i64()
-        guard n64 >= 0, p64 >= 0, n64 <= Int64(Int32.max), events >= 0, users >= 0, nonZeros >= 0 else { throw corrupt("negative or too large counts") }
+        let seqHalfLife = f64(), seqEntries = i64(), q64 = i64(), r64 = i64()
+        guard n64 >= 0, p64 >= 0, q64 >= 0, r64 >= 0, n64 <= Int64(Int32.max), events >= 0, users >= 0, nonZeros >= 0, seqEntries >= 0 else {
+            throw corrupt("negative or too large counts")
+        }
         let n = Int(n64)
         guard n <= maxItems else {
             throw RecError.programLimit("a partial result has \(n) items, more than max_items (\(maxItems))",
                                         hint: "Raise the model's max_items parameter, or register a view that keeps the items that matter.")
         }
-        guard p64 <= Int64(Int.max / bytesPerPair), let size = encodedSize(items: n, pairs: Int(p64)), size == bytes.count else {
-            throw corrupt("\(bytes.count) bytes do not match \(n64) items and \(p64) pairs")
+        let limit = Int64(Int.max / bytesPerPair / 4)
+        guard p64 <= limit, q64 <= limit, r64 <= limit, let size = encodedSize(items: n, pairs: Int(p64 + q64 + r64)), size == bytes.count else {
+            throw corrupt("\(bytes.count) bytes do not match \(n64) items, \(p64) pairs, \(q64) + \(r64) sequence pairs")
         }
-        let pc = Int(p64)
+        let pc = Int(p64), qc = Int(q64), rc = Int(r64)
         var sum = UInt64(0)
         sum = fnv1a(bytes[0..<(bytes.count - 8)])
         var check = UInt64(0)
         for k in 0..<8 { check |= UInt64(bytes[bytes.count - 8 + k]) << (8 * k) }
         guard check == sum else { throw corrupt("checksum mismatch") }
         guard power.isFinite, rowNorm.isFinite, halfLife.isFinite || halfLife == .infinity, scale.isFinite, scale > 0,
-              !maxTime.isNaN, maxTime != .infinity else { throw corrupt("parameters out of range") }
+              !maxTime.isNaN, maxTime != .infinity,
+              seqHalfLife == 0 || SequenceModel.halfLifeRange.contains(seqHalfLife),
+              seqHalfLife > 0 || (seqEntries == 0 && qc == 0 && rc == 0) else { throw corrupt("parameters out of range") }
         var p = PartialGram(weighting: w, power: power, rowNorm: rowNorm, halfLife: halfLife, scale: scale, maxTime: maxTime,
                             events: events, users: users, nonZeros: nonZeros,
                             itemIds: [], userCounts: [], timedEvents: [], recent: [], baseline: [], pairCol: [], pairRow: [], pairValue: [])
@@ -278,6 +325,26 @@ public struct PartialGram: Equatable, Sendable {
             lc = c; lr = r
             p.pairCol.append(c); p.pairRow.append(r); p.pairValue.append(v)
         }
+        p.sequenceHalfLife = seqHalfLife
+        p.sequenceEntries = seqEntries
+        // the sequence pairs: (row, column) strictly increasing, in range, finite and >= 0 (the
+        // values are sums of products of positive values and decays); SᵀS's column >= row
+        func pairs(_ count: Int, upper: Bool, _ what: String) throws -> ([UInt32], [UInt32], [Double]) {
+            var rs: [UInt32] = [], cs: [UInt32] = [], vs: [Double] = []
+            rs.reserveCapacity(count); cs.reserveCapacity(count); vs.reserveCapacity(count)
+            var lr = UInt32(0), lc = UInt32(0)
+            for k in 0..<count {
+                let r = u32(), c = u32(), v = f64()
+                guard Int(r) < n, Int(c) < n, !upper || c >= r else { throw corrupt("\(what) pair (\(r), \(c)) out of range") }
+                guard k == 0 || r > lr || (r == lr && c > lc) else { throw corrupt("\(what) pairs not in order") }
+                guard v.isFinite, v >= 0 else { throw corrupt("a non-finite or negative \(what) value") }
+                lr = r; lc = c
+                rs.append(r); cs.append(c); vs.append(v)
+            }
+            return (rs, cs, vs)
+        }
+        (p.sequence.ssRow, p.sequence.ssCol, p.sequence.ssValue) = try pairs(qc, upper: true, "SᵀS")
+        (p.sequence.stRow, p.sequence.stCol, p.sequence.stValue) = try pairs(rc, upper: false, "SᵀT")
         return p
     }
 }
@@ -290,6 +357,8 @@ public struct MergedPartials: Sendable {
     public let userCount: Int
     public let nonZeros: Int
     public let maxTime: Double
+    /// The sequential component's (user, item) entries over all parts (0: nothing sequential).
+    public let sequenceEntries: Int
     let parts: [PartialGram]
     /// per part: its item positions in `itemIds`
     let positions: [[Int32]]
@@ -300,14 +369,17 @@ public struct MergedPartials: Sendable {
     public var itemCount: Int { itemIds.count }
     /// The Gram pairs of every part (the sparse kind's work before the duplicates are summed).
     public var totalPairs: Int { parts.reduce(0) { $0 + $1.pairCount } }
+    /// The sequential component's pairs (SᵀS's upper triangle and SᵀT) of every part.
+    public var sequencePairs: Int { parts.reduce(0) { $0 + $1.sequence.ssCount + $1.sequence.stCount } }
 
     /// Checks that every part was made with the parameters asked for (22P03 otherwise) and merges
     /// the item lists (by id, increasing). `maxItems` bounds the union.
     public init(_ parts: [PartialGram], weighting: Weighting, power: Double, rowNorm: Double, halfLife: Double,
-                maxItems: Int, interrupt: InterruptCheck = neverInterrupted) throws {
+                sequenceHalfLife: Double = 0, maxItems: Int, interrupt: InterruptCheck = neverInterrupted) throws {
         for p in parts {
-            guard p.weighting == weighting, p.power == power || weighting != .power, p.rowNorm == rowNorm, p.halfLife == halfLife else {
-                throw PartialGram.corrupt("made with other parameters (weighting \(p.weighting.rawValue), power \(p.power), row_norm \(p.rowNorm), half-life \(p.halfLife)) than asked for")
+            guard p.weighting == weighting, p.power == power || weighting != .power, p.rowNorm == rowNorm, p.halfLife == halfLife,
+                  p.sequenceHalfLife == sequenceHalfLife else {
+                throw PartialGram.corrupt("made with other parameters (weighting \(p.weighting.rawValue), power \(p.power), row_norm \(p.rowNorm), half-life \(p.halfLife), sequence half-life \(p.sequenceHalfLife)) than asked for")
             }
         }
         let scale = weighting == .power ? parts.map(\.scale).max() ?? 1 : 1
@@ -346,6 +418,7 @@ public struct MergedPartials: Sendable {
         self.userCount = parts.reduce(0) { $0 + Int($1.users) }
         self.nonZeros = parts.reduce(0) { $0 + Int($1.nonZeros) }
         self.maxTime = maxTime
+        self.sequenceEntries = parts.reduce(0) { $0 + Int($1.sequenceEntries) }
         // (w / s_k)^power = (w / S)^power (S / s_k)^power: a Gram value (two of them) times (s_k / S)^(2 power)
         self.pairFactor = parts.map { weighting == .power ? pow($0.scale / scale, 2 * power) : 1 }
         // a decay counted from m_k, carried to M
@@ -378,6 +451,31 @@ public struct MergedPartials: Sendable {
             try interrupt()
         }
         return g
+    }
+
+    /// The sequential component's dense SᵀS and SᵀT (n x n, row-major, in the merged numbering),
+    /// as SequenceModel.grams over all the parts' users: each part's pairs times its pairFactor
+    /// (a sequence value is the product of two of the shard's values, as a Gram value).
+    public func sequenceGrams(interrupt: InterruptCheck = neverInterrupted) throws -> (ss: [Double], st: [Double]) {
+        let n = itemCount
+        let (count, overflow) = n.multipliedReportingOverflow(by: n)
+        guard !overflow, n > 0 else { throw RecError.programLimit("item count \(n) is too large for the sequential component") }
+        var ss = [Double](repeating: 0, count: count), st = [Double](repeating: 0, count: count)
+        for (k, p) in parts.enumerated() {
+            let pos = positions[k], f = pairFactor[k], q = p.sequence
+            for t in 0..<q.ssCount {
+                let a = Int(pos[Int(q.ssRow[t])]), b = Int(pos[Int(q.ssCol[t])]), v = q.ssValue[t] * f
+                ss[a &* n &+ b] += v
+                if a != b { ss[b &* n &+ a] += v }
+                if t & 65535 == 65535 { try interrupt() }
+            }
+            for t in 0..<q.stCount {
+                let a = Int(pos[Int(q.stRow[t])]), b = Int(pos[Int(q.stCol[t])])
+                st[a &* n &+ b] += q.stValue[t] * f
+                if t & 65535 == 65535 { try interrupt() }
+            }
+        }
+        return (ss, st)
     }
 
     /// The sparse lower triangle (as SparseGram.build), duplicates summed. `maxNonZeros` bounds the

@@ -137,6 +137,9 @@ final class Cursor {
         return String(decoding: b, as: UTF8.self)
     }
 
+    /// A text value's bytes (nil for NULL), valid until the next value is read.
+    func textBytes(_ row: Int64, _ col: Int) throws -> ArraySlice<UInt8>? { try bytes(row, col, Int32(REC_TEXT)) }
+
     /// A bytea value as bytes (nil for NULL).
     func byteArray(_ row: Int64, _ col: Int) throws -> [UInt8]? {
         guard let b = try bytes(row, col, Int32(REC_BYTEA)) else { return nil }

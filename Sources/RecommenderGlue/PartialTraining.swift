@@ -11,7 +11,7 @@ import RecommenderCore
 /// their partial result.
 @_cdecl("rec_swift_partial_gram")
 public func rec_swift_partial_gram(_ rows: UnsafePointer<RecPartialRow>?, _ count: Int64, _ weighting: Int32,
-                                   _ power: Double, _ rowNorm: Double, _ halfLife: Double,
+                                   _ power: Double, _ rowNorm: Double, _ halfLife: Double, _ sequenceHalfLife: Double,
                                    _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ outLen: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded {
         guard let out = out, let outLen = outLen, count >= 0, count == 0 || rows != nil else {
@@ -24,7 +24,11 @@ public func rec_swift_partial_gram(_ rows: UnsafePointer<RecPartialRow>?, _ coun
         guard power.isFinite, rowNorm.isFinite, !halfLife.isNaN else {
             throw RecError.invalidParameter("recommender.partial_gram: weight_power, row_norm and half_life_seconds must be numbers")
         }
+        guard sequenceHalfLife == 0 || SequenceModel.halfLifeRange.contains(sequenceHalfLife) else {
+            throw RecError.invalidParameter("recommender.partial_gram: sequence_half_life must be 0 or NULL (no sequential component) or between \(SequenceModel.halfLifeRange.lowerBound) and \(SequenceModel.halfLifeRange.upperBound) positions (got \(sequenceHalfLife))")
+        }
         var b = InteractionMatrixBuilder()
+        var seq = SequenceCollector()
         for k in 0..<Int(count) {
             let r = rows![k]
             try validateWeight(r.weight, "the interaction of user \(r.user) with item \(r.item) (recommender.partial_gram on this server)")
@@ -33,10 +37,11 @@ public func rec_swift_partial_gram(_ rows: UnsafePointer<RecPartialRow>?, _ coun
                                           hint: "Times must be finite: fix or delete the rows with 'infinity' (or NaN) times, or register a view that filters them.")
             }
             try b.add(user: r.user, item: r.item, weight: r.weight, time: r.has_time ? r.time : nil)
+            if sequenceHalfLife > 0 { seq.add(user: r.user, item: r.item, weight: r.weight, time: r.has_time ? r.time : nil) }
             if k & 65535 == 65535 { try PG.interrupt() }
         }
         let p = try PartialGram.compute(builder: b, weighting: w, power: power, rowNorm: rowNorm, halfLife: halfLife,
-                                        maxBytes: Int(rec_max_partial_size()), interrupt: PG.interrupt)
+                                        sequenceHalfLife: sequenceHalfLife, sequence: seq, maxBytes: Int(rec_max_partial_size()), interrupt: PG.interrupt)
         let bytes = try p.encode()
         guard let buf = malloc(max(bytes.count, 1)) else {
             throw RecError.outOfMemory("recommender.partial_gram: out of memory for \(bytes.count) bytes")
@@ -57,7 +62,9 @@ public func rec_swift_partial_gram_info(_ bytes: UnsafeRawPointer?, _ len: Int64
         let json = "{\"format\": \(PartialGram.formatVersion), \"bytes\": \(len), \"weighting\": \(jsonString(p.weighting.rawValue)), "
             + "\"weight_power\": \(p.power), \"row_norm\": \(p.rowNorm), \"half_life_seconds\": \(p.halfLife), "
             + "\"scale\": \(p.scale), \"newest_event\": \(p.maxTime.isFinite ? String(p.maxTime) : "null"), "
-            + "\"events\": \(p.events), \"users\": \(p.users), \"nonzeros\": \(p.nonZeros), \"items\": \(p.itemCount), \"pairs\": \(p.pairCount)}"
+            + "\"events\": \(p.events), \"users\": \(p.users), \"nonzeros\": \(p.nonZeros), \"items\": \(p.itemCount), \"pairs\": \(p.pairCount), "
+            + "\"sequence_half_life\": \(p.sequenceHalfLife), \"sequence_entries\": \(p.sequenceEntries), "
+            + "\"sequence_ss_pairs\": \(p.sequence.ssCount), \"sequence_st_pairs\": \(p.sequence.stCount)}"
         out.pointee = strdup(json)
         if out.pointee == nil { throw RecError.outOfMemory("recommender.partial_gram_info: out of memory") }
     }
@@ -84,7 +91,12 @@ enum PartialTraining {
         guard planned else { return try rows("partial training needs ALTER EXTENSION recommender UPDATE") }
         guard rec_partial_training() else { return try rows("recommender.partial_training is off") }
         guard !ids.keyed else { return try rows("partial training needs integer user and item ids") }
-        guard p.sequenceWeight == 0 else { return try rows("partial training does not compute the sequential component (sequence_weight > 0)") }
+        // the sequential component's half-life, asked of every partition (0: none); one out of
+        // range is the row path's error to report (TrainSequence.swift)
+        let seqHalfLife = p.sequenceWeight > 0 ? p.sequenceHalfLife : 0
+        guard seqHalfLife == 0 || SequenceModel.halfLifeRange.contains(seqHalfLife) else {
+            return try rows("sequence_half_life \(seqHalfLife) is out of range")
+        }
 
         struct Leaf { var name: String; var remote: Bool; var server: String; var args: String }
         var leaves: [Leaf] = []
@@ -98,16 +110,19 @@ enum PartialTraining {
         try c.close()
         if let why = reason { return try rows(why) }
 
-        let args: [SQLValue] = [.int4(Int32(PartialGram.code(p.weighting))), .float8(p.weightPower), .float8(p.rowNorm), .float8(p.halfLife)]
+        let args: [SQLValue] = [.int4(Int32(PartialGram.code(p.weighting))), .float8(p.weightPower), .float8(p.rowNorm), .float8(p.halfLife),
+                                .float8(seqHalfLife)]
         var parts: [PartialGram] = []
         var pushed: [String] = [], pulled: [String] = [], local = 0, total = 0
         for leaf in leaves {
-            let q = "SELECT recommender.partial_gram(\(leaf.args), $1::pg_catalog.int4, $2::pg_catalog.float8, $3::pg_catalog.float8, $4::pg_catalog.float8) FROM ONLY \(leaf.name)"
+            // as base64 text (recommender.partial_gram_base64): postgres_fdw fetches the result as
+            // text, where a bytea would be hex, twice its size
+            let q = "SELECT recommender.partial_gram_base64(recommender.partial_gram(\(leaf.args), $1::pg_catalog.int4, $2::pg_catalog.float8, $3::pg_catalog.float8, $4::pg_catalog.float8, $5::pg_catalog.float8)) FROM ONLY \(leaf.name)"
             if leaf.remote {
                 // postgres_fdw ships the whole aggregate when it can (the server's extensions
                 // option, shippable expressions); the plan's top node says whether it did
                 var shipped = false
-                let x = try Cursor("SELECT recommender._partial_pushed_down($1, $2, $3, $4, $5)", [.text(q)] + args)
+                let x = try Cursor("SELECT recommender._partial_pushed_down($1, $2, $3, $4, $5, $6)", [.text(q)] + args)
                 try x.forEachRow { r in shipped = try x.bool(r, 0) ?? false }
                 try x.close()
                 if shipped { pushed.append(leaf.server) } else { pulled.append(leaf.name) }
@@ -116,10 +131,15 @@ enum PartialTraining {
             }
             var bytes: [UInt8]? = nil
             let r = try Cursor(q, args)
-            try r.forEachRow { row in bytes = try r.byteArray(row, 0) }
+            try r.forEachRow { row in
+                guard let text = try r.textBytes(row, 0) else { return }
+                guard let b = Base64.decode(text) else { throw PartialGram.corrupt("the partial result of \(leaf.name) is not base64 text") }
+                bytes = b
+            }
             try r.close()
             guard let b = bytes else {
-                parts.append(PartialGram.empty(weighting: p.weighting, power: p.weightPower, rowNorm: p.rowNorm, halfLife: p.halfLife))
+                parts.append(PartialGram.empty(weighting: p.weighting, power: p.weightPower, rowNorm: p.rowNorm, halfLife: p.halfLife,
+                                               sequenceHalfLife: seqHalfLife))
                 continue
             }
             total += b.count
@@ -131,12 +151,12 @@ enum PartialTraining {
             try PG.interrupt()
         }
         let merged = try MergedPartials(parts, weighting: p.weighting, power: p.weightPower, rowNorm: p.rowNorm, halfLife: p.halfLife,
-                                        maxItems: p.maxItems, interrupt: PG.interrupt)
+                                        sequenceHalfLife: seqHalfLife, maxItems: p.maxItems, interrupt: PG.interrupt)
         var how: [String] = []
         if !pushed.isEmpty { how.append("\(pushed.count) aggregated on their servers (\(pushed.joined(separator: ", ")))") }
         if !pulled.isEmpty { how.append("\(pulled.count) foreign aggregated here because postgres_fdw did not push the aggregate down (\(pulled.joined(separator: ", ")))") }
         if local > 0 { how.append("\(local) local aggregated here") }
-        try PG.notice("recommender: model \"\(m.name)\": training from partial results of \(leaves.count) partitions: \(how.joined(separator: ", ")); \(total) bytes of partial results, \(merged.totalPairs) item pairs")
+        try PG.notice("recommender: model \"\(m.name)\": training from partial results of \(leaves.count) partitions: \(how.joined(separator: ", ")); \(total) bytes of partial results, \(merged.totalPairs) item pairs\(seqHalfLife > 0 ? ", \(merged.sequencePairs) sequence pairs" : "")")
         return merged
     }
 }

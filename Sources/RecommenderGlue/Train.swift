@@ -165,7 +165,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         try PG.interrupt()
         var weights: [Float]
         var sequenceScale: Double? = nil
-        if let rows = b.builder, let joint = try fitWithSequence(gram: &g, params: p, builder: rows, collector: b.seq, transform: transform, n: n) {
+        if let joint = try fitWithSequence(gram: &g, params: p, input: b, n: n) {
             weights = joint.weights
             sequenceScale = joint.scale
         } else {

@@ -11,10 +11,9 @@ import RecommenderCore
 /// when the model asks for it (sequence_weight > 0) and the data has times; consumes `g`. Returns
 /// nil (and leaves `g` alone) when there is nothing sequential to solve: the caller then fits
 /// plain EASE/EDLAE.
-func fitWithSequence(gram g: inout [Double], params p: TrainParams, builder b: InteractionMatrixBuilder,
-                     collector seq: SequenceCollector, transform: ValueTransform, n: Int) throws -> (weights: [Float], scale: Double)? {
+func fitWithSequence(gram g: inout [Double], params p: TrainParams, input: TrainingInput, n: Int) throws -> (weights: [Float], scale: Double)? {
     guard p.sequenceWeight > 0 else { return nil }
-    guard !seq.isEmpty else {
+    guard input.hasSequences else {
         try PG.notice("recommender: sequence_weight is set but the interactions have no times: the sequential component is skipped")
         return nil
     }
@@ -23,9 +22,7 @@ func fitWithSequence(gram g: inout [Double], params p: TrainParams, builder b: I
     }
     let window = SequenceModel.window(forHalfLife: p.sequenceHalfLife)
     try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") and the sequential component jointly (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""), sequence_weight \(p.sequenceWeight), sequence_half_life \(p.sequenceHalfLife): \(window) positions on each side of a step)")
-    let rowScale: [Double]? = p.rowNorm != 0 ? b.rowLengths().map { $0 > 0 ? pow(Double($0), -p.rowNorm) : 1 } : nil
-    var (ss, st) = try SequenceModel.grams(sequences: seq.sequences(b, transform: transform), rowScale: rowScale, n: n,
-                                           window: window, halfLife: p.sequenceHalfLife, interrupt: PG.interrupt)
+    var (ss, st) = try input.sequenceGrams(params: p, window: window, n: n)
     return try SequenceModel.fitJoint(gram: &g, ss: &ss, st: &st, n: n, weight: p.sequenceWeight, lambda: p.lambda,
                                       dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
 }

@@ -15,7 +15,8 @@ struct TrainingInput {
     let builder: InteractionMatrixBuilder?
     let x: SparseMatrix?
     let merged: MergedPartials?
-    /// The time-ordered histories of the sequential component (row path only).
+    /// The time-ordered histories of the sequential component (row path; on the partial path the
+    /// parts carry their users' SᵀS and SᵀT).
     let seq: SequenceCollector
     let transform: ValueTransform
 
@@ -41,6 +42,20 @@ struct TrainingInput {
     func sparseGram() throws -> SparseSymmetric {
         if let x = x { return try SparseGram.build(x, interrupt: PG.interrupt) }
         return try merged!.sparseGram(interrupt: PG.interrupt)
+    }
+
+    /// Whether some user has items with times (the sequential component has something to learn).
+    var hasSequences: Bool { builder != nil ? !seq.isEmpty : (merged?.sequenceEntries ?? 0) > 0 }
+
+    /// The sequential component's dense SᵀS and SᵀT (n x n, in this input's item numbering): from
+    /// the rows' histories (each user's items by first time, ties by id; values as the Gram
+    /// matrix's, scaled per user by |history|^-row_norm), or the parts' pairs added up.
+    func sequenceGrams(params p: TrainParams, window: Int, n: Int) throws -> (ss: [Double], st: [Double]) {
+        if let b = builder {
+            return try SequenceModel.grams(sequences: seq.sequences(b, transform: transform), rowScale: b.sequenceRowScale(rowNorm: p.rowNorm), n: n,
+                                           window: window, halfLife: p.sequenceHalfLife, interrupt: PG.interrupt)
+        }
+        return try merged!.sequenceGrams(interrupt: PG.interrupt)
     }
 
     func itemUserCounts(interrupt: InterruptCheck) throws -> [Int] {

@@ -7,7 +7,9 @@
 #   EXPLAIN VERBOSE shows running on the shard), and the model equals a single-server training on
 #   the same rows in a local table: every score of recommend() for every user over the whole
 #   catalog (1e-6 relative), the items' user counts, popularity and trend, the version's counts;
-#   recommender.partial_training = off reads the rows and gives the same model;
+#   recommender.partial_training = off reads the rows and gives the same model; the same with the
+#   sequential component (sequence_weight 0.3, sequence_half_life 3, times cut to the hour so that
+#   many first times tie): the partitions send their users' SᵀS and SᵀT;
 # - the history of one user is read from its shard only: the shards' own counters
 #   (pg_stat_user_tables on each shard) before and after recommend()/explain() calls;
 # - a partial result is checked: recommender.partial_gram_info describes a shard's own, bad bytes
@@ -94,19 +96,34 @@ reg() {   # model, table
 qp "SET client_min_messages = warning; $(reg sharded sh.events) $(reg single sh.events_single)" >/dev/null
 
 # 3. the aggregate runs on the shard: postgres_fdw ships it whole
-plan=$(qp "EXPLAIN (VERBOSE, COSTS OFF) SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400) FROM ONLY sh.events_s1")
+plan=$(qp "EXPLAIN (VERBOSE, COSTS OFF) SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 3) FROM ONLY sh.events_s1")
 if grep -q "Foreign Scan" <<<"$plan" && grep -q "Relations: Aggregate on" <<<"$plan" && grep -q "Remote SQL: SELECT recommender.partial_gram(" <<<"$plan"; then
     ok "EXPLAIN VERBOSE: the aggregate over a foreign partition runs on the shard ($(grep -o 'Remote SQL: .\{0,60\}' <<<"$plan" | head -1)...)"
 else
     bad "the aggregate is not pushed down: $plan"
 fi
-info=$(q1 "SELECT recommender.partial_gram_info(recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400)) FROM ev")
-grep -q '"format": 1' <<<"$info" && grep -q "\"events\": $n1" <<<"$info" && ok "partial_gram_info of shard 1's own partial: $info" || bad "partial_gram_info: $info"
+info=$(q1 "SELECT recommender.partial_gram_info(recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 3)) FROM ev")
+grep -q '"format": 2' <<<"$info" && grep -q "\"events\": $n1" <<<"$info" && grep -q '"sequence_half_life": 3' <<<"$info" && ok "partial_gram_info of shard 1's own partial: $info" || bad "partial_gram_info: $info"
 badinfo=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose -c "SELECT recommender.partial_gram_info('\\x0102'::bytea)" 2>&1)
 grep -q "22P03" <<<"$badinfo" && ok "bad bytes are 22P03: $(head -1 <<<"$badinfo")" || bad "bad bytes: $badinfo"
-flipped=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose -c "SELECT recommender.partial_gram_info(set_byte(p, 120, get_byte(p, 120) # 1))
-    FROM (SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400) p FROM sh.events_here) x" 2>&1)
+flipped=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose -c "SELECT recommender.partial_gram_info(set_byte(p, 140, get_byte(p, 140) # 1))
+    FROM (SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 0) p FROM sh.events_here) x" 2>&1)
 grep -q "22P03" <<<"$flipped" && grep -q "checksum" <<<"$flipped" && ok "a flipped byte in a partial is 22P03 (checksum)" || bad "flipped byte: $flipped"
+# what train() fetches: the part as base64 text, 4/3 of its size (a bytea travels as hex, twice)
+b64=$(q1 "SELECT decode(t, 'base64') = p, octet_length(t), octet_length(p) FROM (SELECT recommender.partial_gram_base64(p) t, p
+            FROM (SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 3) p FROM ev) x) y")
+IFS='|' read -r same tlen plen <<<"$b64"
+[ "$same" = "t" ] && [ "$tlen" -eq $(( (plen + 2) / 3 * 4 )) ] && ok "recommender.partial_gram_base64: $plen bytes as $tlen characters of base64, decoded equal" || bad "partial_gram_base64: $b64"
+# the sequential part's half-life: NULL or 0 is none, out of 0.5-8 is 22023
+seqargs=$(psql -X -q -tA -d "$DB" -v VERBOSITY=verbose \
+    -c "SELECT (recommender.partial_gram_info(recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, NULL))->>'sequence_st_pairs')::int FROM sh.events_here" \
+    -c "SELECT (recommender.partial_gram_info(recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 0.5))->>'sequence_st_pairs')::int > 0 FROM sh.events_here" \
+    -c "SELECT recommender.partial_gram(customer_id::int8, product_id::int8, 1::float8, occurred_at, 2, 1, 0, 86400, 9) FROM sh.events_here" -c "SELECT 'alive'" 2>&1)
+if [ "$(head -2 <<<"$seqargs" | tr '\n' ' ')" = "0 t " ] && grep -q "ERROR:  22023: recommender.partial_gram: sequence_half_life must be 0 or NULL" <<<"$seqargs" && grep -q "^alive$" <<<"$seqargs"; then
+    ok "the aggregate's sequence_half_life: NULL gives no sequence pairs, 0.5 gives some, 9 is 22023"
+else
+    bad "sequence_half_life of the aggregate: $seqargs"
+fi
 
 # 4. train both; the sharded one from partial results
 single_out=$(qp "SELECT version FROM recommender.train('single')" 2>&1)
@@ -211,7 +228,38 @@ else
     bad "the sparse kind from partial results: $cmp (against the twin in event order: $maxrel_event); $(grep -o 'training from partial.*' <<<"$sparse_out" | head -1)"
 fi
 qp "SET client_min_messages = warning; SELECT recommender.drop('single_byitem')" >/dev/null
-qp "SET client_min_messages = warning; SELECT 1 FROM recommender.configure('sharded', kind => 'dense'); SELECT 1 FROM recommender.train('sharded')" >/dev/null
+
+# the sequential component from partial results: each partition sends its users' SᵀS and SᵀT
+# (ordered by first time, ties by item id). The times cut to the hour, so that many of a user's
+# items share their first time (the ties must be broken as the row path breaks them); a
+# non-default sequence_half_life (3 positions: 12 on each side of a step) with the power
+# weighting's rescaling and row_norm of both models
+q1 "UPDATE ev SET occurred_at = date_trunc('hour', occurred_at)" >/dev/null
+q2 "UPDATE ev SET occurred_at = date_trunc('hour', occurred_at)" >/dev/null
+qp "UPDATE sh.events_here SET occurred_at = date_trunc('hour', occurred_at);
+    UPDATE sh.events_single SET occurred_at = date_trunc('hour', occurred_at)" >/dev/null
+ties=$(qp "SELECT count(*) FROM (SELECT customer_id, f FROM (SELECT customer_id, product_id, min(occurred_at) f FROM sh.events_single GROUP BY 1, 2) x
+                                  GROUP BY 1, 2 HAVING count(*) > 1) y")
+qp "SET client_min_messages = warning;
+    SELECT recommender.configure(m, kind => 'dense', sequence_weight => 0.3, sequence_half_life => 3) IS NOT NULL FROM unnest(ARRAY['sharded', 'single']) m" >/dev/null
+single_out=$(qp "SELECT version FROM recommender.train('single')" 2>&1)
+seq_out=$(qp "SELECT version FROM recommender.train('sharded')" 2>&1)
+cmp=$(compare sharded single)
+IFS='|' read -r rows maxrel missing <<<"$cmp"
+scales=$(qp "SELECT count(*), max((params->>'sequence_half_life')::float8), min((params->>'sequence_half_life')::float8),
+                    coalesce(max((params->>'sequence_scale')::float8) / nullif(min((params->>'sequence_scale')::float8), 0) - 1, -1)
+               FROM recommender.model_version v JOIN recommender.model m ON m.name = v.model AND m.version = v.version
+              WHERE v.model IN ('sharded', 'single')")
+IFS='|' read -r nv hmax hmin scalediff <<<"$scales"
+if grep -q "training from partial results of 3 partitions: 2 aggregated on their servers (s1, s2), 1 local aggregated here" <<<"$seq_out" \
+   && grep -q "sequence pairs" <<<"$seq_out" && grep -q "the sequential component jointly" <<<"$seq_out" \
+   && grep -q "the sequential component jointly" <<<"$single_out" && [ "$ties" -gt 0 ] && [ "$missing" = "0" ] && [ "$rows" -gt 100000 ] \
+   && [ "$nv" = "2" ] && [ "$hmax" = "3" ] && [ "$hmin" = "3" ] \
+   && python3 -c "import sys; sys.exit(0 if float('$maxrel') <= 1e-6 and 0 <= float('$scalediff') <= 1e-9 else 1)"; then
+    ok "sequence_weight 0.3, sequence_half_life 3 from partial results ($(grep -o '[0-9]* item pairs, [0-9]* sequence pairs' <<<"$seq_out"); $ties tied first times): $rows scores equal the single-server training, max relative difference $maxrel, sequence scales equal to $scalediff"
+else
+    bad "the sequential component from partial results: $cmp; ties $ties; versions $scales; $(grep -o 'training from partial.*\|training by reading.*' <<<"$seq_out" | head -1); single: $(grep -o 'ERROR.*\|sequential component.*' <<<"$single_out" | head -1)"
+fi
 
 # 5. one user's history is read from its shard only (the shards' own counters)
 u1=$(qp "SELECT customer_id FROM sh.events_s1 ORDER BY customer_id LIMIT 1")

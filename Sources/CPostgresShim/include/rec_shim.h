@@ -132,9 +132,10 @@ typedef struct RecPartialRow {
     double time;        /* epoch seconds; meaningless when has_time is false */
     bool has_time;
 } RecPartialRow;
-/* A shard's partial result over its rows: *out receives malloc'd bytes (the caller frees them). */
+/* A shard's partial result over its rows: *out receives malloc'd bytes (the caller frees them).
+ * sequence_half_life > 0 (positions) adds the sequential component's pairs; 0: without. */
 int rec_swift_partial_gram(const RecPartialRow *rows, int64_t count, int32_t weighting, double power,
-                           double row_norm, double half_life, void **out, int64_t *out_len);
+                           double row_norm, double half_life, double sequence_half_life, void **out, int64_t *out_len);
 /* A partial result described as JSON text (malloc'd into *out), after the same checks train() makes. */
 int rec_swift_partial_gram_info(const void *bytes, int64_t len, char **out);
 /* Drop every cached model of this backend (after DROP EXTENSION, for tests). */
