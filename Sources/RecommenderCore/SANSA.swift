@@ -369,7 +369,7 @@ public enum SANSA {
         }
 
         // 5. rows of B in the items' own order: B_hj = -A⁻¹_hj / A⁻¹_jj, the m largest |B_hj| kept
-        if let l = limit, let need = (Bytes.matrix(n, m, 8) + .elements(kRow.count, 24)).value, need > l {
+        if let l = limit, let need = (Bytes.matrix(n, m, 16) + .elements(n, 64) + .elements(kRow.count, 24)).value, need > l {   // the rows, then their packed copy
             throw RecError.programLimit("the sparse model's weights need \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
                                         hint: "Lower the model's density, or raise recommender.max_training_memory.")
         }
@@ -397,31 +397,33 @@ public enum SANSA {
                     }
                     return c
                 } } } } }
+            // the weights of row a among the touched items; then the m largest |B_hj| (ties: the
+            // lower index), by selection rather than a sort of every touched item
             entries.removeAll(keepingCapacity: true)
+            mags.removeAll(keepingCapacity: true)
             for q in 0..<count {
                 let b = Int(touched[q])
-                if b != a && acc[b] != 0 {
-                    let v = -acc[b] / diagInv[b]
+                let v = b != a && acc[b] != 0 ? -acc[b] / diagInv[b] : 0
+                acc[b] = v; mark[b] = false
+                if v != 0 {
                     guard v.isFinite else { throw RecError.internalError("the sparse model's weights hold a non-finite value") }
-                    entries.append((Int32(truncatingIfNeeded: p[b]), v))
+                    mags.append(abs(v))
                 }
-                acc[b] = 0; mark[b] = false
             }
-            if entries.count > m {
-                // the m largest |B_hj| (ties: the lower index), by selection rather than a full sort
-                mags.removeAll(keepingCapacity: true)
-                for e in entries { mags.append(abs(e.1)) }
-                let cut = SparseGram.kthLargest(&mags, m)
-                var above = 0
-                for e in entries where abs(e.1) > cut { above += 1 }
-                var tied = entries.filter { abs($0.1) == cut }
+            let cut = mags.count > m ? SparseGram.kthLargest(&mags, m) : 0
+            var tied: [(Int32, Double)] = []
+            for q in 0..<count {
+                let b = Int(touched[q])
+                let v = acc[b]; acc[b] = 0
+                if v == 0 { continue }
+                let mag = abs(v)
+                if mag > cut { entries.append((Int32(truncatingIfNeeded: p[b]), v)) } else if mag == cut { tied.append((Int32(truncatingIfNeeded: p[b]), v)) }
+            }
+            if !tied.isEmpty {
                 tied.sort { $0.0 < $1.0 }
-                entries.removeAll { abs($0.1) <= cut }
-                entries.append(contentsOf: tied.prefix(m - above))
-                entries.sort { $0.0 < $1.0 }
-            } else {
-                entries.sort { $0.0 < $1.0 }
+                entries.append(contentsOf: tied.prefix(max(0, m - entries.count)))
             }
+            entries.sort { $0.0 < $1.0 }
             rows[p[a]] = entries.map { ($0.0, Float($0.1)) }
             if work > 1_000_000 || a & 255 == 255 { work = 0; try interrupt() }
         }
