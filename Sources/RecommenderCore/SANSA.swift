@@ -253,77 +253,16 @@ public enum SANSA {
         }
 
         // 4. K ≈ L⁻¹, column by column (exact sparse solves, then the largest entries kept)
-        if let l = limit, let need = (Bytes.matrix(n, kCap, 24) + .elements(lRow.count, 12)).value, need > l {
+        let threads = ParallelBlocks.threads
+        if let l = limit, let need = (Bytes.matrix(n, kCap, 24) + .elements(lRow.count, 12) + SparseInverseFactor.workBytes(n: n) * threads
+                                      + .matrix(min(n, 1 << 22), 12, 1)).value, need > l {
             throw RecError.programLimit("the sparse model's inverse factor needs \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
                                         hint: "Lower the model's density, or raise recommender.max_training_memory.")
         }
-        var kStart = [Int](repeating: 0, count: n + 1)
-        var kRow: [Int32] = [], kVal: [Double] = []
-        var w = [Double](repeating: 0, count: n)
-        var inHeap = [Bool](repeating: false, count: n)
-        var heap: [Int] = []
-        var col: [(Int, Double)] = []
-        var kept: [Double] = []       // min-heap of the magnitudes kept in the current column
-        var colMax = 0.0              // the largest off-diagonal magnitude kept in the column
-        var work = 0
-        for a in 0..<n {
-            col.removeAll(keepingCapacity: true)
-            w[a] = 1; heap.append(a); inHeap[a] = true
-            kept.removeAll(keepingCapacity: true)
-            colMax = 0
-            while let k = popMin(&heap) {
-                inHeap[k] = false
-                let xk = w[k]; w[k] = 0
-                if xk == 0 { continue }
-                if !exact && k != a {
-                    // dropping during the solve (as incomplete factorisations do): an entry
-                    // smaller than the kCap - 1 largest kept so far is neither kept nor
-                    // propagated, which bounds the work of a column by about kCap columns of L
-                    let mag = abs(xk)
-                    if kept.count >= kCap - 1 {
-                        guard let smallest = kept.first, mag > smallest else { continue }
-                        _ = popMinDouble(&kept)
-                    }
-                    pushDouble(&kept, mag)
-                    colMax = max(colMax, mag)
-                }
-                col.append((k, xk))
-                // fill-in dropping (ILUT-style, Saad 1994): a contribution to an index not reached
-                // yet creates no new entry when it is below 1e-3 of the column's largest entry so
-                // far (relative: an absolute 1e-4 against the unit diagonal dropped nearly every
-                // entry when the factor's entries are small, about 5 weights per item at 100,000
-                // items) or, once the column holds kCap - 1 entries, below half the smallest kept
-                let fillFloor = exact ? 0 : max(fillRel * colMax, kept.count >= kCap - 1 ? 0.5 * (kept.first ?? 0) : 0)
-                let lo = lStart[k], hi = lStart[k + 1]
-                w.withUnsafeMutableBufferPointer { wP in inHeap.withUnsafeMutableBufferPointer { hP in
-                    lRow.withUnsafeBufferPointer { lr in lVal.withUnsafeBufferPointer { lv in
-                        for t in lo..<hi {
-                            let i = Int(lr[t])
-                            let c = lv[t] * xk
-                            if !hP[i] {
-                                if abs(c) < fillFloor { continue }
-                                hP[i] = true; push(&heap, i)
-                            }
-                            wP[i] -= c
-                        }
-                    } }
-                } }
-                work += lStart[k + 1] - lStart[k] + 1
-            }
-            if col.count > kCap {
-                // keep the diagonal (first) and the largest off-diagonal entries
-                let diag = col[0]
-                var rest = Array(col[1...])
-                rest.sort { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
-                rest.removeLast(rest.count - (kCap - 1))
-                rest.sort { $0.0 < $1.0 }
-                col = [diag] + rest
-            }
-            for (r, v) in col { kRow.append(Int32(truncatingIfNeeded: r)); kVal.append(v) }
-            kStart[a + 1] = kRow.count
-            if work > 1_000_000 || a & 255 == 255 { work = 0; try interrupt() }
-        }
-        lRow = []; lVal = []; w = []; inHeap = []
+        let kc = try SparseInverseFactor.columns(n: n, lStart: lStart, lRow: lRow, lVal: lVal, kCap: kCap, exact: exact,
+                                                 fillRel: fillRel, interrupt: interrupt)
+        let kStart = kc.start, kRow = kc.row, kVal = kc.val
+        lRow = []; lVal = []
         progress("inverse factor: \(kRow.count) non-zeros")
         // K by rows (columns of each row in increasing order), and diag(A⁻¹)_a = Σ_k K_ka² / D_k
         var rStart = [Int](repeating: 0, count: n + 1)
@@ -369,112 +308,14 @@ public enum SANSA {
         }
 
         // 5. rows of B in the items' own order: B_hj = -A⁻¹_hj / A⁻¹_jj, the m largest |B_hj| kept
-        if let l = limit, let need = (Bytes.matrix(n, m, 16) + .elements(n, 64) + .elements(kRow.count, 24)).value, need > l {   // the rows, then their packed copy
+        if let l = limit, let need = (Bytes.matrix(n, m, 16) + .elements(n, 64) + .elements(kRow.count, 24)
+                                      + SparseRowsOfB.workBytes(n: n) * threads).value, need > l {   // the rows' slots and their packed copy, the threads' work arrays
             throw RecError.programLimit("the sparse model's weights need \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
                                         hint: "Lower the model's density, or raise recommender.max_training_memory.")
         }
-        var rows = [[(Int32, Float)]](repeating: [], count: n)
-        var acc = [Double](repeating: 0, count: n)
-        var mark = [Bool](repeating: false, count: n)
-        var touched = [Int32](repeating: 0, count: n)
-        var entries: [(Int32, Double)] = []
-        var mags: [Double] = []
-        work = 0
-        for a in 0..<n {
-            // the scatter of row a of Kᵀ D⁻¹ K (the hot loop: unchecked buffers, indices from K itself)
-            let count: Int = acc.withUnsafeMutableBufferPointer { accP in mark.withUnsafeMutableBufferPointer { markP in
-                touched.withUnsafeMutableBufferPointer { tP in rCol.withUnsafeBufferPointer { rc in rVal.withUnsafeBufferPointer { rv in
-                    var c = 0
-                    for t in kStart[a]..<kStart[a + 1] {
-                        let k = Int(kRow[t])
-                        let f = kVal[t] / d[k]
-                        for q in rStart[k]..<rStart[k + 1] {
-                            let b = Int(rc[q])
-                            if !markP[b] { markP[b] = true; tP[c] = rc[q]; c += 1 }
-                            accP[b] += f * rv[q]
-                        }
-                        work += rStart[k + 1] - rStart[k]
-                    }
-                    return c
-                } } } } }
-            // the weights of row a among the touched items; then the m largest |B_hj| (ties: the
-            // lower index), by selection rather than a sort of every touched item
-            entries.removeAll(keepingCapacity: true)
-            mags.removeAll(keepingCapacity: true)
-            for q in 0..<count {
-                let b = Int(touched[q])
-                let v = b != a && acc[b] != 0 ? -acc[b] / diagInv[b] : 0
-                acc[b] = v; mark[b] = false
-                if v != 0 {
-                    guard v.isFinite else { throw RecError.internalError("the sparse model's weights hold a non-finite value") }
-                    mags.append(abs(v))
-                }
-            }
-            let cut = mags.count > m ? SparseGram.kthLargest(&mags, m) : 0
-            var tied: [(Int32, Double)] = []
-            for q in 0..<count {
-                let b = Int(touched[q])
-                let v = acc[b]; acc[b] = 0
-                if v == 0 { continue }
-                let mag = abs(v)
-                if mag > cut { entries.append((Int32(truncatingIfNeeded: p[b]), v)) } else if mag == cut { tied.append((Int32(truncatingIfNeeded: p[b]), v)) }
-            }
-            if !tied.isEmpty {
-                tied.sort { $0.0 < $1.0 }
-                entries.append(contentsOf: tied.prefix(max(0, m - entries.count)))
-            }
-            entries.sort { $0.0 < $1.0 }
-            rows[p[a]] = entries.map { ($0.0, Float($0.1)) }
-            if work > 1_000_000 || a & 255 == 255 { work = 0; try interrupt() }
-        }
-        let weights = try SparseItemWeights(rows: rows, n: n, interrupt: interrupt)
+        let weights = try SparseRowsOfB.weights(n: n, m: m, p: p, kStart: kStart, kRow: kRow, kVal: kVal, d: d,
+                                                rStart: rStart, rCol: rCol, rVal: rVal, diagInv: diagInv, interrupt: interrupt)
+        progress("rows of B: \(weights.nonZeros) weights")
         return Result(weights: weights, incomplete: incomplete, factorNonZeros: factorNonZeros, flops: fl)
-    }
-
-    @inline(__always) static func pushDouble(_ h: inout [Double], _ v: Double) {
-        h.append(v)
-        var i = h.count - 1
-        while i > 0 { let q = (i - 1) / 2; if h[i] < h[q] { h.swapAt(i, q); i = q } else { break } }
-    }
-    @inline(__always) static func popMinDouble(_ h: inout [Double]) -> Double? {
-        guard let top = h.first else { return nil }
-        let last = h.removeLast()
-        if !h.isEmpty {
-            h[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var s = i
-                if l < h.count && h[l] < h[s] { s = l }
-                if r < h.count && h[r] < h[s] { s = r }
-                if s == i { break }
-                h.swapAt(i, s); i = s
-            }
-        }
-        return top
-    }
-
-    // a binary min-heap of indices
-    @inline(__always) static func push(_ h: inout [Int], _ v: Int) {
-        h.append(v)
-        var i = h.count - 1
-        while i > 0 { let q = (i - 1) / 2; if h[i] < h[q] { h.swapAt(i, q); i = q } else { break } }
-    }
-    @inline(__always) static func popMin(_ h: inout [Int]) -> Int? {
-        guard let top = h.first else { return nil }
-        let last = h.removeLast()
-        if !h.isEmpty {
-            h[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var s = i
-                if l < h.count && h[l] < h[s] { s = l }
-                if r < h.count && h[r] < h[s] { s = r }
-                if s == i { break }
-                h.swapAt(i, s); i = s
-            }
-        }
-        return top
     }
 }

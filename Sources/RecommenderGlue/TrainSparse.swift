@@ -69,7 +69,7 @@ func trainSparse(model m: ModelRow, params p: TrainParams, builder b: Interactio
     let catalogTotal = contentDims > 0 ? total : n
 
     // 5. store the new version
-    try PG.notice("recommender: storing version")
+    try PG.notice("recommender: storing version (\(formatNumber(now() - t0)) s)")
     let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
     var version: Int64 = 0
     try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
