@@ -14,6 +14,9 @@ enum SparseInverseFactor {
         var start: [Int]
         var row: [Int32]
         var val: [Double]
+        /// Entries propagated (each a column of L scattered) and their multiply-adds.
+        var propagated: Int
+        var work: Int
     }
 
     /// The bytes of the work arrays per thread for n items (w, the bit set, the column buffers).
@@ -28,6 +31,8 @@ enum SparseInverseFactor {
         var colIdx: [Int32] = []
         var colVal: [Double] = []
         var order: [Int] = []
+        var propagated = 0                // columns of L propagated (the work: their lengths)
+        var work = 0
         init(n: Int, kCap: Int) {
             w = .allocate(capacity: max(1, n)); w.initialize(repeating: 0, count: max(1, n))
             words = (n + 63) / 64
@@ -38,7 +43,7 @@ enum SparseInverseFactor {
     }
 
     static func columns(n: Int, lStart: [Int], lRow: [Int32], lVal: [Double], kCap: Int, exact: Bool, fillRel: Double,
-                        threads: Int = ParallelBlocks.threads, interrupt: InterruptCheck) throws -> Columns {
+                        maxPropagated: Int = Int.max, threads: Int = ParallelBlocks.threads, interrupt: InterruptCheck) throws -> Columns {
         let nt = max(1, min(threads, 64))
         let spaces = (0..<nt).map { _ in Workspace(n: n, kCap: kCap) }
         // a block's output: at most kCap entries a column
@@ -60,7 +65,7 @@ enum SparseInverseFactor {
                             var a = b0 + t
                             while a < b1 {
                                 let slot = a - b0
-                                ocnt[slot] = solve(a, s, ls, lr, lv, kCap: kCap, exact: exact, fillRel: fillRel,
+                                ocnt[slot] = solve(a, s, ls, lr, lv, kCap: kCap, exact: exact, fillRel: fillRel, maxPropagated: maxPropagated,
                                                    outRow: orow.baseAddress! + slot * kCap, outVal: oval.baseAddress! + slot * kCap)
                                 a += nt
                             }
@@ -76,20 +81,22 @@ enum SparseInverseFactor {
             b0 = b1
             try interrupt()
         }
-        return Columns(start: start, row: row, val: val)
+        return Columns(start: start, row: row, val: val, propagated: spaces.reduce(0) { $0 + $1.propagated },
+                       work: spaces.reduce(0) { $0 + $1.work })
     }
 
     /// Column a of K into out (at most kCap entries, the diagonal first, then increasing rows);
     /// returns the count.
     @inline(__always)
     private static func solve(_ a: Int, _ s: Workspace, _ ls: UnsafeBufferPointer<Int>, _ lr: UnsafeBufferPointer<Int32>,
-                              _ lv: UnsafeBufferPointer<Double>, kCap: Int, exact: Bool, fillRel: Double,
+                              _ lv: UnsafeBufferPointer<Double>, kCap: Int, exact: Bool, fillRel: Double, maxPropagated: Int,
                               outRow: UnsafeMutablePointer<Int32>, outVal: UnsafeMutablePointer<Double>) -> Int {
         let w = s.w, bits = s.bits
         s.kept.removeAll(keepingCapacity: true)
         s.colIdx.removeAll(keepingCapacity: true)
         s.colVal.removeAll(keepingCapacity: true)
         var colMax = 0.0
+        var spread = 0
         w[a] = 1
         bits[a >> 6] |= UInt64(1) << UInt64(a & 63)
         var top = a            // the largest pending index
@@ -118,11 +125,16 @@ enum SparseInverseFactor {
                 colMax = max(colMax, mag)
             }
             s.colIdx.append(Int32(truncatingIfNeeded: k)); s.colVal.append(xk)
+            // past maxPropagated entries the column still collects what reaches it, but spreads no
+            // more fill (the work of a column: at most maxPropagated columns of L)
+            if !exact && spread >= maxPropagated { continue }
+            spread += 1
             // fill-in dropping (ILUT-style): a contribution to an index not reached yet creates no
             // new entry when it is below fillRel of the column's largest entry so far (relative:
             // an absolute 1e-4 against the unit diagonal dropped nearly every entry when the
             // factor's entries are small) or, once the column holds kCap - 1 entries, below half
             // the smallest kept
+            s.propagated += 1; s.work += ls[k + 1] - ls[k]
             let fillFloor = exact ? 0 : max(fillRel * colMax, s.kept.count >= kCap - 1 ? 0.5 * (s.kept.first ?? 0) : 0)
             for t in ls[k]..<ls[k + 1] {
                 let i = Int(lr[t])

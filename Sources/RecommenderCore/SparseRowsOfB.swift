@@ -11,16 +11,16 @@
 enum SparseRowsOfB {
     /// The bytes of the work arrays per thread for n items (accumulator, marks, touched list,
     /// magnitudes and candidate pairs).
-    static func workBytes(n: Int) -> Bytes { Bytes.elements(n, 8 + 1 + 4 + 8 + 16) }
+    static func workBytes(n: Int) -> Bytes { Bytes.elements(n, 8 + 1 + 4 + 16) }
 
     private final class Workspace {
         let acc: UnsafeMutablePointer<Double>
         let mark: UnsafeMutablePointer<Bool>
         let touched: UnsafeMutablePointer<Int32>
-        var mags: [Double] = []
-        var entries: [(Int32, Double)] = []
-        var tied: [(Int32, Double)] = []
+        var entries: [(Int32, Double)] = []   // min-heap by worse(), then the row
         var failed = false
+        var work = 0                      // multiply-adds
+        var touchedTotal = 0
         init(n: Int) {
             let c = max(1, n)
             acc = .allocate(capacity: c); acc.initialize(repeating: 0, count: c)
@@ -34,7 +34,8 @@ enum SparseRowsOfB {
     /// ordering p (position -> item).
     static func weights(n: Int, m: Int, p: [Int], kStart: [Int], kRow: [Int32], kVal: [Double], d: [Double],
                         rStart: [Int], rCol: [Int32], rVal: [Double], diagInv: [Double],
-                        threads: Int = ParallelBlocks.threads, interrupt: InterruptCheck) throws -> SparseItemWeights {
+                        threads: Int = ParallelBlocks.threads, interrupt: InterruptCheck,
+                        progress: (String) -> Void = { _ in }) throws -> SparseItemWeights {
         guard n > 0 else { return SparseItemWeights.empty }
         let nt = max(1, min(threads, 64))
         let spaces = (0..<nt).map { _ in Workspace(n: n) }
@@ -69,6 +70,7 @@ enum SparseRowsOfB {
             b0 = b1
             try interrupt()
         }
+        progress("rows of B: \(spaces.reduce(0) { $0 + $1.work }) multiply-adds, \(spaces.reduce(0) { $0 + $1.touchedTotal }) items touched")
         // pack the slots (in place: a row never moves to a later position)
         var start = [Int](repeating: 0, count: n + 1)
         for h in 0..<n { start[h + 1] = start[h] + counts[h] }
@@ -92,6 +94,7 @@ enum SparseRowsOfB {
         var c = 0
         for t in ks[a]..<ks[a + 1] {
             let k = Int(kr[t])
+            s.work += rs[k + 1] - rs[k]
             let f = kv[t] / dp[k]
             for q in rs[k]..<rs[k + 1] {
                 let b = Int(rc[q])
@@ -99,30 +102,21 @@ enum SparseRowsOfB {
                 acc[b] += f * rv[q]
             }
         }
-        // the weights among the touched items; then the m largest |B_hj| by selection
-        s.mags.removeAll(keepingCapacity: true)
-        for q in 0..<c {
-            let b = Int(touched[q])
-            let v = b != a && acc[b] != 0 ? -acc[b] / di[b] : 0
-            acc[b] = v; mark[b] = false
-            if v != 0 {
-                if !v.isFinite { s.failed = true }
-                s.mags.append(abs(v))
-            }
-        }
-        let cut = s.mags.count > m ? SparseGram.kthLargest(&s.mags, m) : 0
+        s.touchedTotal += c
+        // the weights among the touched items, the m largest |B_hj| (ties: the lower item) kept in
+        // a min-heap as they come: after the first few hundred most items fail one comparison
+        // with its root (this replaced collecting every magnitude and a selection over them)
         s.entries.removeAll(keepingCapacity: true)
-        s.tied.removeAll(keepingCapacity: true)
         for q in 0..<c {
             let b = Int(touched[q])
-            let v = acc[b]; acc[b] = 0
+            let x = acc[b]
+            acc[b] = 0; mark[b] = false
+            if b == a || x == 0 { continue }
+            let v = -x / di[b]
             if v == 0 { continue }
-            let mag = abs(v)
-            if mag > cut { s.entries.append((Int32(truncatingIfNeeded: pp[b]), v)) } else if mag == cut { s.tied.append((Int32(truncatingIfNeeded: pp[b]), v)) }
-        }
-        if !s.tied.isEmpty {
-            s.tied.sort { $0.0 < $1.0 }
-            s.entries.append(contentsOf: s.tied.prefix(max(0, m - s.entries.count)))
+            if !v.isFinite { s.failed = true; continue }
+            let e = (Int32(truncatingIfNeeded: pp[b]), v)
+            if s.entries.count < m { heapPush(&s.entries, e) } else if m > 0 && worse(s.entries[0], e) { heapReplaceRoot(&s.entries, e) }
         }
         s.entries.sort { $0.0 < $1.0 }
         let count = min(m, s.entries.count)
@@ -132,5 +126,29 @@ enum SparseRowsOfB {
             outCol[q] = s.entries[q].0; outVal[q] = v
         }
         return count
+    }
+
+    /// Whether weight x ranks below y: a smaller magnitude, or the same and a higher item.
+    @inline(__always) static func worse(_ x: (Int32, Double), _ y: (Int32, Double)) -> Bool {
+        let mx = abs(x.1), my = abs(y.1)
+        return mx < my || (mx == my && x.0 > y.0)
+    }
+    @inline(__always) static func heapPush(_ h: inout [(Int32, Double)], _ e: (Int32, Double)) {
+        h.append(e)
+        var i = h.count - 1
+        while i > 0 { let q = (i - 1) / 2; if worse(h[i], h[q]) { h.swapAt(i, q); i = q } else { break } }
+    }
+    @inline(__always) static func heapReplaceRoot(_ h: inout [(Int32, Double)], _ e: (Int32, Double)) {
+        h[0] = e
+        var i = 0
+        let n = h.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var s = i
+            if l < n && worse(h[l], h[s]) { s = l }
+            if r < n && worse(h[r], h[s]) { s = r }
+            if s == i { break }
+            h.swapAt(i, s); i = s
+        }
     }
 }

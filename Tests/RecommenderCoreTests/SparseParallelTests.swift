@@ -65,4 +65,25 @@ final class SparseParallelTests: XCTestCase {
         assertSame(try fit(small, density: 1, threads: 1, flops: 1e12).weights,
                    try fit(small, density: 1, threads: 2, flops: 1e12).weights, "density 1")
     }
+
+    func testTheInverseFactorPropagatesAtMostItsCapPerColumn() throws {
+        // a dense unit lower factor (every column of L full) of 60 items: unlimited, column a
+        // propagates every one of its 59 - a entries below the diagonal and itself
+        let n = 60
+        var start = [0], row: [Int32] = [], val: [Double] = []
+        for j in 0..<n { for i in (j + 1)..<max(j + 1, n) { row.append(Int32(i)); val.append(0.1 + 0.01 * Double((i * 7 + j) % 13)) }; start.append(row.count) }
+        let full = try SparseInverseFactor.columns(n: n, lStart: start, lRow: row, lVal: val, kCap: 10, exact: false, fillRel: 0,
+                                                   interrupt: neverInterrupted)
+        XCTAssertGreaterThan(full.propagated, n * 5)
+        for cap in [1, 5] {
+            let k = try SparseInverseFactor.columns(n: n, lStart: start, lRow: row, lVal: val, kCap: 10, exact: false, fillRel: 0,
+                                                    maxPropagated: cap, interrupt: neverInterrupted)
+            XCTAssertLessThanOrEqual(k.propagated, n * cap)
+            // each column still keeps its diagonal and at most kCap entries
+            for a in 0..<n {
+                XCTAssertEqual(k.row[k.start[a]], Int32(a))
+                XCTAssertLessThanOrEqual(k.start[a + 1] - k.start[a], 10)
+            }
+        }
+    }
 }

@@ -13,6 +13,7 @@ final class SparseScaleDriverTests: XCTestCase {
         guard let s = ProcessInfo.processInfo.environment["SPARSE_DRIVER_ITEMS"], let n = Int(s), n > 100 else {
             throw XCTSkip("set SPARSE_DRIVER_ITEMS to run the scale driver")
         }
+        setlinebuf(stdout)
         let t0 = Date()
         func t() -> String { String(format: "%.1f s", Date().timeIntervalSince(t0)) }
         let c = max(20, n / 500), users = min(2 * n, 1_000_000)
@@ -40,6 +41,11 @@ final class SparseScaleDriverTests: XCTestCase {
         let g = try SparseGram.build(x)
         print("driver: Gram \(g.nonZeros) non-zeros (\(t()))")
         let density = Double(ProcessInfo.processInfo.environment["SPARSE_DRIVER_DENSITY"] ?? "0.0001") ?? 0.0001
+        let env = ProcessInfo.processInfo.environment
+        if let v = env["SPARSE_DRIVER_ROWCAP"], let r = Int(v) { SANSA.rowCapRatio = r }
+        if let v = env["SPARSE_DRIVER_THREADS"], let r = Int(v) { ParallelBlocks.threads = r }
+        if let v = env["SPARSE_DRIVER_PROPAGATE"], let r = Int(v) { SANSA.propagateRatio = r }
+        defer { SANSA.rowCapRatio = 4; SANSA.propagateRatio = 0 }
         let r = try SANSA.fit(gram: g, lambda: 200, density: density, minimumPerRow: 256,
                               progress: { print("driver: \($0) (\(t()))") })
         print("driver: \(r.weights.nonZeros) weights, incomplete \(r.incomplete) (\(t()))")
