@@ -228,7 +228,7 @@ BEGIN
   END IF;
   IF density IS NOT NULL AND NOT (density > 0 AND density <= 1) THEN
     RAISE EXCEPTION 'density must be in (0, 1] (got %)', density USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'The share of the items x items weights the sparse model keeps: each item keeps density x items of them, at least 128; 1 is dense EASE.';
+      HINT = 'The share of the items x items weights the sparse model keeps: each item keeps density x items of them, at least 256; 1 is dense EASE.';
   END IF;
   SELECT COALESCE(configure.max_items, m.max_items) INTO new_max_items FROM recommender.model m
    WHERE m.name OPERATOR(pg_catalog.=) configure.model AND COALESCE(configure.kind, m.kind) OPERATOR(pg_catalog.=) 'dense';

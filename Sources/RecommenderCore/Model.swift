@@ -387,6 +387,15 @@ extension ItemModel {
         }
         // Content scores only matter for items without collaborative weights or when a prior
         // blends them in; otherwise the gemv over the catalog is skipped.
+        applyContentScores(h, scale: f, into: &s)
+        return s
+    }
+
+    /// The content part of `scores`: the content-only items' scores (NaN where the history has
+    /// no content vector) and, with a prior, the blend of every item (s holds the collaborative
+    /// scores; `f` is floatScale(h)).
+    func applyContentScores(_ h: ScoredHistory, scale f: Double, into s: inout [Float]) {
+        let n = count, cf = cfCount
         if let c = content, n > cf || c.prior > 0 {
             // content scores: beta * (v_j . sum_i x_i v_i), one gemv over the catalog
             let d = c.dims
@@ -398,26 +407,25 @@ extension ItemModel {
                 let x = Float(e.value * f * c.beta)
                 for t in 0..<d { profile[t] += x * c.vectors[base + t] }
             }
-            var cs = [Float](repeating: 0, count: n)
             // without a prior only the content-only items (indices cf..<n, at the end) need
-            // content scores: the gemv covers just those rows
+            // content scores: the gemv covers just those rows (cs[j - first] is item j's)
             let first = c.prior > 0 ? 0 : cf
+            var cs = [Float](repeating: 0, count: max(0, n - first))
             if any && first < n && c.vectors.count >= n * d {
                 c.vectors.withUnsafeBufferPointer { v in profile.withUnsafeBufferPointer { p in cs.withUnsafeMutableBufferPointer { o in
                     guard let vb = v.baseAddress, let pb = p.baseAddress, let ob = o.baseAddress else { return }
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n - first), Int32(d), 1, vb + first * d, Int32(d), pb, 1, 0, ob + first, 1)
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n - first), Int32(d), 1, vb + first * d, Int32(d), pb, 1, 0, ob, 1)
                 } } }
             }
-            for j in 0..<n {
+            for j in first..<n {   // without a prior only the content-only items change
                 if j >= cf {
-                    s[j] = (any && c.present[j]) ? cs[j] : .nan    // unreachable without content
+                    s[j] = (any && c.present[j]) ? cs[j - first] : .nan    // unreachable without content
                 } else if c.prior > 0 && c.present[j] {
                     let a = Float(c.prior / (c.prior + Double(c.users[j])))
-                    s[j] = (1 - a) * s[j] + a * cs[j]
+                    s[j] = (1 - a) * s[j] + a * cs[j - first]
                 }
             }
         }
-        return s
     }
 
     /// Whether a history can be scored at all: an item with collaborative weights, or one with a
@@ -529,7 +537,10 @@ extension ItemModel {
             return popular(k: opt.k, eligible: eligible, excludeIds: unknown, cap: &cap)
         }
         let interrupt = opt.interrupt
-        var s = try scores(h, interrupt: interrupt)
+        // the sparse kind: the items the history's rows reach (SparseServing.swift), nil otherwise
+        var reached: [Int32]? = nil
+        var s: [Float]
+        if let fast = try sparseScoresReached(h, interrupt: interrupt) { s = fast.s; reached = fast.reached } else { s = try scores(h, interrupt: interrupt) }
         try interrupt()
         if !hasSignal(s, eligible: eligible) {
             // no relevance signal at all (every score zero, e.g. subnormal weights): the
@@ -543,7 +554,11 @@ extension ItemModel {
         let f = floatScale(h)
         let bound = floatErrorBound(h)
         let poolSize = opt.diversity > 0 ? max(opt.k, max(opt.poolMinimum, opt.poolFactor * opt.k)) : opt.k
-        var pool = topIndices(s, count: poolSize, eligible: eligible)
+        var pool: [Int32]
+        if let r = reached, let p = topPositive(s, among: r, count: poolSize, eligible: eligible) { pool = p } else {
+            pool = topIndices(s, count: poolSize, eligible: eligible)
+            reached = nil
+        }
         try interrupt()
         // Items whose Float score is within rounding error of the pool's last one may be exactly
         // better: take them in too, order everything by the exact sums, then cut to size.
@@ -555,11 +570,13 @@ extension ItemModel {
             // pulling every such item in when the pool's last score is near 0 made a call score
             // the whole catalog exactly (12 ms a call at 100,000 items, bench/scale.sh).
             let skipZeros = sparse != nil
-            // (the cheap tests first: the set lookup hashes, and runs only for the few near the cut)
-            for i in 0..<count where eligible[i] && s[i].isFinite && Double(s[i]) >= threshold
-                                     && !(skipZeros && s[i] == 0) && !inPool.contains(Int32(i)) {
-                pool.append(Int32(i))
+            // (the cheap tests first: the set lookup hashes, and runs only for the few near the cut;
+            // with a pool of positive scores from the reached items, the others score 0 and are skipped)
+            func consider(_ i: Int) {
+                if eligible[i] && s[i].isFinite && Double(s[i]) >= threshold
+                    && !(skipZeros && s[i] == 0) && !inPool.contains(Int32(i)) { pool.append(Int32(i)) }
             }
+            if let r = reached { for i in r where Int(i) < count { consider(Int(i)) } } else { for i in 0..<count { consider(i) } }
         }
         // Report (and order the pool by) the exact double-precision sum of the contributions, the
         // same sum explain() shows, so that a list's scores and its explanations agree exactly.

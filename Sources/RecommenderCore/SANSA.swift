@@ -9,24 +9,29 @@ import CCholmod
 ///
 ///   1. A = G + diag(λ + p/(1-p) G_ii): the same regularisation as `EASE.invertRegularised`
 ///      (λ as given, EDLAE's dropout p), on the sparse Gram matrix (SparseGram).
-///   2. P A Pᵀ = L D Lᵀ with CHOLMOD (AMD ordering, simplicial, computed in bands of rows with
-///      `cholmod_rowfac` so that cancel and statement_timeout act between bands). When the factor
-///      the analysis predicts is too large for the memory allowed, the Gram matrix is pruned
-///      first (each item keeps its strongest co-occurrences, `SparseGram.prune`), halving what
-///      it keeps until the factor fits.
-///   3. L is sparsified to the target density as SANSA does (the largest |L_ij| sqrt(D_j), i.e.
-///      the entries of the Cholesky factor L D^1/2, about as many per column as a row of B keeps).
+///   2. P A Pᵀ = L D Lᵀ: CHOLMOD orders A (AMD) and its symbolic analysis gives the exact
+///      factor's non-zeros and flops before any numeric work. Within the flop ceiling and the
+///      memory allowed, CHOLMOD factorises exactly (supernodal); otherwise (the factor of a
+///      Zipf-shaped Gram matrix fills in almost completely) the incomplete LDLᵀ of
+///      IncompleteLDL.swift (Lin and Moré's ICF with Jennings-Ajiz diagonal compensation, the
+///      factoriser SANSA offers besides CHOLMOD) keeps the largest entries of each column, with
+///      work and memory known beforehand (n x keep² and n x keep). This replaced pruning the
+///      Gram matrix until the exact factor fitted (4 neighbours per item at 100,000 items).
+///   3. The exact factor is sparsified to the target density as SANSA does (the largest
+///      |L_ij| sqrt(D_j), i.e. the entries of the Cholesky factor L D^1/2, about as many per
+///      column as a row of B keeps); the incomplete one already has that many.
 ///   4. K ≈ L⁻¹: where SANSA runs its iterative UMR method, this computes each column of L⁻¹ by
 ///      a sparse triangular solve that drops small fill-in as it goes (ILUT-style) and keeps the
 ///      column's largest entries (a simpler route with the same shape of result); K's rows are
 ///      capped too (a hub late in the elimination order is reached from every column).
 ///   5. A⁻¹ ≈ Pᵀ Kᵀ D⁻¹ K P, and the EASE weights B_hj = -A⁻¹_hj / A⁻¹_jj (j != h) are
-///      materialised row by row; row h keeps its density x n largest |B_hj|, so that scores stay
+///      materialised row by row; row h keeps its max(minimum, density x n) largest |B_hj|, so that scores stay
 ///      sums of rows over a user's history and explain() stays exact.
 /// At density 1 nothing is dropped and the result is dense EASE (to rounding).
 public enum SANSA {
-    /// The factorisation's flop ceiling: beyond it the Gram matrix is pruned (CHOLMOD's supernodal
-    /// factorisation ran at about 20 GFlop/s here: under a minute).
+    /// The exact factorisation's flop ceiling, checked against CHOLMOD's symbolic analysis before
+    /// the (uninterruptible) numeric factorisation: beyond it the incomplete factorisation is used
+    /// (CHOLMOD's supernodal factorisation ran at about 20 GFlop/s here: under a minute).
     public static var maxFactorFlops = 1e12
     /// The density of the sparsified factor and of L⁻¹ relative to the rows' density (SANSA uses
     /// one density for both; see README, "The sparse kind", for what a denser factor buys).
@@ -35,12 +40,23 @@ public enum SANSA {
     /// grows with the square of its column length (minutes at 20,000 items): one density for both,
     /// as SANSA.
     public static var factorDensityRatio = 1
+    /// The inverse factor's fill-in tolerance, relative to the largest entry of the column so far.
+    public static var fillTolerance = 1e-3
+    /// The rows of the inverse factor keep at most this many times its columns' entries (the rows
+    /// of B cost the sum over each column of the lengths of the rows it meets). At 20,000 items
+    /// (bench/gen_catalog.sql) 4 -> 2 together with propagateRatio 0 -> 2 halved the work of
+    /// both stages for NDCG@10 0.1108 instead of 0.1126 (recall@20 0.2217 instead of 0.2199).
+    public static var rowCapRatio = 2
+    /// Each column of the inverse factor propagates at most this many times its kept entries
+    /// (0: no limit; the solve propagated about 3.6 x kCap entries a column at 20,000 items).
+    public static var propagateRatio = 2
 
     public struct Result {
         public var weights: SparseItemWeights
-        /// What the Gram matrix was pruned to (0: not pruned), the factor's non-zeros before
-        /// sparsification, and the factor's flops.
-        public var prunedTo: Int
+        /// Whether the factor was the incomplete one (IncompleteLDL: the exact factor was over
+        /// the flop ceiling or the memory limit), the factor's non-zeros before sparsification
+        /// (the incomplete factor's own), and the exact factor's flops (from the analysis).
+        public var incomplete: Bool
         public var factorNonZeros: Int
         public var flops: Double
     }
@@ -68,9 +84,10 @@ public enum SANSA {
     /// Fits the sparse model. `limit`: bytes the factorisation phases may use (nil: unchecked);
     /// checked before each large allocation (54000 above it).
     /// `minimumPerRow`: each row keeps at least this many weights. `exactFactor` (tests) keeps the
-    /// factor and L⁻¹ exact, so that only the rows are truncated.
+    /// factor and L⁻¹ exact, so that only the rows are truncated; `incompleteFactor` (tests) takes
+    /// the incomplete factorisation whatever the exact factor costs.
     public static func fit(gram g0: SparseSymmetric, lambda: Double, dropout: Double = 0, density: Double,
-                           minimumPerRow: Int = 0, exactFactor: Bool = false,
+                           minimumPerRow: Int = 0, exactFactor: Bool = false, incompleteFactor: Bool = false,
                            limit: Int? = nil, interrupt: InterruptCheck = neverInterrupted,
                            progress: (String) -> Void = { _ in }) throws -> Result {
         guard dropout.isFinite, dropout >= 0, dropout < 1 else {
@@ -85,72 +102,102 @@ public enum SANSA {
                                             hint: "The share of the items x items weights the sparse model keeps; 1 is dense EASE.")
         }
         let n = g0.n
-        guard n > 0 else { return Result(weights: SparseItemWeights.empty, prunedTo: 0, factorNonZeros: 0, flops: 0) }
+        guard n > 0 else { return Result(weights: SparseItemWeights.empty, incomplete: false, factorNonZeros: 0, flops: 0) }
         guard n < Int(Int32.max), g0.colStart.count == n + 1 else { throw RecError.internalError("sparse Gram matrix has the wrong shape") }
         let emphasis = dropout / (1 - dropout)
+        let fillRel = fillTolerance
+        let forceIncomplete = incompleteFactor
 
-        // 2. ordering and factorisation (pruning the Gram matrix while the factor is too large)
-        var g = g0
-        var prunedTo = 0
+        // 2. ordering (CHOLMOD's AMD) and the exact factor's size from the symbolic analysis
+        let m = perRow(n: n, density: density, minimum: minimumPerRow)
+        let exact = exactFactor || m >= n - 1
         let h = CholmodHandle()
         guard h.started else { throw RecError.internalError("CHOLMOD could not start") }
         var lnz = 0.0, fl = 0.0
-        while true {
-            let a = try h.sparse(n: n, nnz: g.nonZeros, stype: -1, values: false)
+        do {
+            let a = try h.sparse(n: n, nnz: g0.nonZeros, stype: -1, values: false)
             let ap = a.pointee.p.assumingMemoryBound(to: Int.self), ai = a.pointee.i.assumingMemoryBound(to: Int.self)
-            for j in 0...n { ap[j] = g.colStart[j] }
-            for t in 0..<g.nonZeros { ai[t] = Int(g.rowIndex[t]) }
+            for j in 0...n { ap[j] = g0.colStart[j] }
+            for t in 0..<g0.nonZeros { ai[t] = Int(g0.rowIndex[t]) }
             try h.analyze(a)
             h.free(a)
             lnz = h.common.pointee.lnz; fl = h.common.pointee.fl
-            let need = bytes(n: n, gramNonZeros: g.nonZeros, factorNonZeros: lnz < 9e18 ? Int(lnz) : Int.max, density: density,
-                             minimum: minimumPerRow)
-            var fits = true
-            if let l = limit { fits = need.value.map { $0 <= l } ?? false }
-            if fits && fl <= maxFactorFlops { break }
-            // prune: each item keeps its strongest co-occurrences, half as many as the densest keeps now
-            var maxDegree = 0
-            for j in 0..<n { maxDegree = max(maxDegree, g.colStart[j + 1] - g.colStart[j]) }
-            let keep = prunedTo == 0 ? max(1, min(maxDegree, 1024) / 2) : prunedTo / 2
-            if keep < 1 || (prunedTo == 1) {
-                throw RecError.programLimit("the sparse model's factorisation of \(n) items needs \(need) of memory and \(fl) flops even with the Gram matrix pruned to one neighbour per item",
-                                            hint: "Raise recommender.max_training_memory, or lower the model's density or max_items.")
-            }
-            prunedTo = keep
-            try interrupt()
-            g = try SparseGram.prune(g0, keep: keep, interrupt: interrupt)
         }
-        progress("ordered (AMD): the factor will hold \(Int(lnz)) non-zeros, \(fl) flops\(prunedTo > 0 ? ", Gram matrix pruned to \(prunedTo) per item" : "")")
         guard let f0 = h.factor else { throw RecError.internalError("CHOLMOD returned no factor") }
-        let perm = f0.pointee.Perm.assumingMemoryBound(to: Int.self)
         var p = [Int](repeating: 0, count: n)
-        var seen = [Bool](repeating: false, count: n)
-        for k in 0..<n {
-            let v = perm[k]
-            guard v >= 0, v < n, !seen[v] else { throw RecError.internalError("CHOLMOD returned a bad permutation") }
-            p[k] = v; seen[v] = true
+        do {
+            let perm = f0.pointee.Perm.assumingMemoryBound(to: Int.self)
+            var seen = [Bool](repeating: false, count: n)
+            for k in 0..<n {
+                let v = perm[k]
+                guard v >= 0, v < n, !seen[v] else { throw RecError.internalError("CHOLMOD returned a bad permutation") }
+                p[k] = v; seen[v] = true
+            }
         }
-        seen = []
+        // the factor and L⁻¹ keep factorDensityRatio x m entries per column (fewer when the
+        // memory limit asks for it, never fewer than the rows); exact when the rows keep everything
+        var kCap = exact ? n : min(n, factorDensityRatio * m + 1)
+        if !exact, let l = limit {
+            while kCap > m + 1, let need = (Bytes.matrix(n, kCap, 48)).value, need > l { kCap = max(m + 1, kCap / 2) }
+        }
+        // The exact factor when it is affordable (flops and memory from the analysis), else the
+        // incomplete one with kCap - 1 entries per column (IncompleteLDL.swift): its work and
+        // memory are known beforehand, whatever the fill-in (the Zipf worst case fills in almost
+        // completely). `incompleteFactor` (tests) forces it.
+        let need = bytes(n: n, gramNonZeros: g0.nonZeros, factorNonZeros: lnz < 9e18 ? Int(lnz) : Int.max, density: density, minimum: minimumPerRow)
+        var fits = fl <= maxFactorFlops
+        if let l = limit { fits = fits && (need.value.map { $0 <= l } ?? false) }
+        let incomplete = !exact && (forceIncomplete || !fits)
+        if exact && !fits {
+            throw RecError.programLimit("the sparse model's exact factorisation of \(n) items needs \(need) of memory and \(fl) flops",
+                                        hint: "Lower the model's density below 1, or raise recommender.max_training_memory.")
+        }
+        var d = [Double](repeating: 0, count: n)
+        var lStart = [Int](repeating: 0, count: n + 1)
+        var lRow: [Int32] = [], lVal: [Double] = []
+        var factorNonZeros = 0
+        if incomplete {
+            _ = cholmod_l_free_factor(&h.factor, h.common)
+            if let l = limit, let need = (IncompleteLDL.bytes(n: n, keep: kCap - 1) + .elements(g0.nonZeros, 24)).value, need > l {
+                throw RecError.programLimit("the sparse model's incomplete factor needs \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
+                                            hint: "Lower the model's density, or raise recommender.max_training_memory.")
+            }
+            progress("the exact factor would hold \(Int(min(lnz, 9e18))) non-zeros (\(fl) flops): incomplete LDLᵀ keeping \(kCap - 1) per column")
+            var a = g0
+            for j in 0..<n where a.colStart[j] < a.colStart[j + 1] && Int(a.rowIndex[a.colStart[j]]) == j {
+                let v = a.values[a.colStart[j]]
+                a.values[a.colStart[j]] = v + lambda + emphasis * v
+            }
+            try interrupt()
+            var ap = try IncompleteLDL.permuted(a, p, interrupt: interrupt)
+            a = SparseSymmetric(n: 0, colStart: [0], rowIndex: [], values: [])
+            let icf = try IncompleteLDL.factor(ap, keep: kCap - 1, interrupt: interrupt)
+            ap = SparseSymmetric(n: 0, colStart: [0], rowIndex: [], values: [])
+            d = icf.d; lStart = icf.colStart; lRow = icf.rowIndex; lVal = icf.values
+            factorNonZeros = lRow.count + n
+            try interrupt()
+            progress("incomplete factor: \(lRow.count) non-zeros, \(icf.dropped) entries dropped")
+        } else {
+        progress("ordered (AMD): the factor will hold \(Int(lnz)) non-zeros, \(fl) flops")
         // A with the regularisation on its diagonal (lower triangle), factorised by CHOLMOD:
         // supernodal where the analysis finds it worth it (BLAS on dense blocks, as SANSA's CHOLMOD
         // route), then converted to the simplicial LDLᵀ form read below. The factorisation is one
         // library call, so cancel acts when it returns; its cost is bounded beforehand by
-        // maxFactorFlops (the Gram matrix is pruned until the analysis predicts less).
-        let a = try h.sparse(n: n, nnz: g.nonZeros, stype: -1, values: true)
+        // maxFactorFlops (beyond it the incomplete factorisation is used).
+        let a = try h.sparse(n: n, nnz: g0.nonZeros, stype: -1, values: true)
         do {
             let ap = a.pointee.p.assumingMemoryBound(to: Int.self), ai = a.pointee.i.assumingMemoryBound(to: Int.self)
             let ax = a.pointee.x.assumingMemoryBound(to: Double.self)
-            for j in 0...n { ap[j] = g.colStart[j] }
+            for j in 0...n { ap[j] = g0.colStart[j] }
             for j in 0..<n {
-                for t in g.colStart[j]..<g.colStart[j + 1] {
-                    ai[t] = Int(g.rowIndex[t])
-                    var v = g.values[t]
-                    if Int(g.rowIndex[t]) == j { v += lambda + emphasis * v }
+                for t in g0.colStart[j]..<g0.colStart[j + 1] {
+                    ai[t] = Int(g0.rowIndex[t])
+                    var v = g0.values[t]
+                    if Int(g0.rowIndex[t]) == j { v += lambda + emphasis * v }
                     ax[t] = v
                 }
             }
         }
-        g = SparseSymmetric(n: 0, colStart: [0], rowIndex: [], values: [])
         try interrupt()
         let ok = cholmod_l_factorize(a, f0, h.common)
         try h.check("factorising the Gram matrix")
@@ -172,10 +219,9 @@ public enum SANSA {
         // the factor into Swift arrays (unit lower L without its diagonal, and D)
         let fp = f0.pointee.p.assumingMemoryBound(to: Int.self), fi = f0.pointee.i.assumingMemoryBound(to: Int.self)
         let fx = f0.pointee.x.assumingMemoryBound(to: Double.self), fnz = f0.pointee.nz.assumingMemoryBound(to: Int.self)
-        var d = [Double](repeating: 0, count: n)
         var offDiagonal = 0
         for j in 0..<n { offDiagonal += max(0, fnz[j] - 1) }
-        let factorNonZeros = offDiagonal + n
+        factorNonZeros = offDiagonal + n
         if let l = limit, let need = (Bytes.elements(offDiagonal, 12) + .elements(n, 64)).value, need > l {
             throw RecError.programLimit("the sparse model's factor needs \(formatBytes(need)) of memory, more than recommender.max_training_memory allows")
         }
@@ -188,14 +234,6 @@ public enum SANSA {
             }
             d[j] = dj
         }
-        // the factor and L⁻¹ keep factorDensityRatio x m entries per column (fewer when the
-        // memory limit asks for it, never fewer than the rows); exact when the rows keep everything
-        let m = perRow(n: n, density: density, minimum: minimumPerRow)
-        let exact = exactFactor || m >= n - 1
-        var kCap = exact ? n : min(n, factorDensityRatio * m + 1)
-        if !exact, let l = limit {
-            while kCap > m + 1, let need = (Bytes.matrix(n, kCap, 36) + .elements(offDiagonal, 12)).value, need > l { kCap = max(m + 1, kCap / 2) }
-        }
         let targetFactor = exact ? Int.max : n * (kCap - 1)
         var threshold = 0.0
         if offDiagonal > targetFactor {
@@ -207,8 +245,6 @@ public enum SANSA {
             threshold = SparseGram.kthLargest(&mags, max(1, targetFactor))
             try interrupt()
         }
-        var lStart = [Int](repeating: 0, count: n + 1)
-        var lRow: [Int32] = [], lVal: [Double] = []
         lRow.reserveCapacity(min(offDiagonal, targetFactor)); lVal.reserveCapacity(min(offDiagonal, targetFactor))
         for j in 0..<n {
             let sd = sqrt(d[j])
@@ -222,70 +258,21 @@ public enum SANSA {
         _ = cholmod_l_free_factor(&h.factor, h.common)
         try interrupt()
         progress("factor sparsified to \(lRow.count) non-zeros")
+        }
 
         // 4. K ≈ L⁻¹, column by column (exact sparse solves, then the largest entries kept)
-        if let l = limit, let need = (Bytes.matrix(n, kCap, 24) + .elements(lRow.count, 12)).value, need > l {
+        let threads = ParallelBlocks.threads
+        if let l = limit, let need = (Bytes.matrix(n, kCap, 24) + .elements(lRow.count, 12) + SparseInverseFactor.workBytes(n: n) * threads
+                                      + .matrix(min(n, 1 << 22), 12, 1)).value, need > l {
             throw RecError.programLimit("the sparse model's inverse factor needs \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
                                         hint: "Lower the model's density, or raise recommender.max_training_memory.")
         }
-        var kStart = [Int](repeating: 0, count: n + 1)
-        var kRow: [Int32] = [], kVal: [Double] = []
-        var w = [Double](repeating: 0, count: n)
-        var inHeap = [Bool](repeating: false, count: n)
-        var heap: [Int] = []
-        var col: [(Int, Double)] = []
-        var kept: [Double] = []       // min-heap of the magnitudes kept in the current column
-        var work = 0
-        for a in 0..<n {
-            col.removeAll(keepingCapacity: true)
-            w[a] = 1; heap.append(a); inHeap[a] = true
-            kept.removeAll(keepingCapacity: true)
-            while let k = popMin(&heap) {
-                inHeap[k] = false
-                let xk = w[k]; w[k] = 0
-                if xk == 0 { continue }
-                if !exact && k != a {
-                    // dropping during the solve (as incomplete factorisations do): an entry
-                    // smaller than the kCap - 1 largest kept so far is neither kept nor
-                    // propagated, which bounds the work of a column by about kCap columns of L
-                    let mag = abs(xk)
-                    if kept.count >= kCap - 1 {
-                        guard let smallest = kept.first, mag > smallest else { continue }
-                        _ = popMinDouble(&kept)
-                    }
-                    pushDouble(&kept, mag)
-                }
-                col.append((k, xk))
-                // fill-in dropping (ILUT-style, Saad 1994): a contribution to an index not reached
-                // yet creates no new entry when it is below 1e-4 (the diagonal is 1) or, once the
-                // column holds kCap - 1 entries, below half the smallest kept magnitude
-                let fillFloor = exact ? 0 : max(1e-4, kept.count >= kCap - 1 ? 0.5 * (kept.first ?? 0) : 0)
-                for t in lStart[k]..<lStart[k + 1] {
-                    let i = Int(lRow[t])
-                    let c = lVal[t] * xk
-                    if !inHeap[i] {
-                        if abs(c) < fillFloor { continue }
-                        inHeap[i] = true; push(&heap, i)
-                    }
-                    w[i] -= c
-                }
-                work += lStart[k + 1] - lStart[k] + 1
-            }
-            if col.count > kCap {
-                // keep the diagonal (first) and the largest off-diagonal entries
-                let diag = col[0]
-                var rest = Array(col[1...])
-                rest.sort { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
-                rest.removeLast(rest.count - (kCap - 1))
-                rest.sort { $0.0 < $1.0 }
-                col = [diag] + rest
-            }
-            for (r, v) in col { kRow.append(Int32(truncatingIfNeeded: r)); kVal.append(v) }
-            kStart[a + 1] = kRow.count
-            if work > 1_000_000 || a & 255 == 255 { work = 0; try interrupt() }
-        }
-        lRow = []; lVal = []; w = []; inHeap = []
-        progress("inverse factor: \(kRow.count) non-zeros")
+        let kc = try SparseInverseFactor.columns(n: n, lStart: lStart, lRow: lRow, lVal: lVal, kCap: kCap, exact: exact,
+                                                 fillRel: fillRel, maxPropagated: propagateRatio > 0 ? propagateRatio * kCap : Int.max,
+                                                 interrupt: interrupt)
+        let kStart = kc.start, kRow = kc.row, kVal = kc.val
+        lRow = []; lVal = []
+        progress("inverse factor: \(kRow.count) non-zeros (\(kc.propagated) entries propagated, \(kc.work) multiply-adds)")
         // K by rows (columns of each row in increasing order), and diag(A⁻¹)_a = Σ_k K_ka² / D_k
         var rStart = [Int](repeating: 0, count: n + 1)
         for r in kRow { rStart[Int(r) + 1] += 1 }
@@ -305,9 +292,9 @@ public enum SANSA {
         if !exact {
             // A row of K can be as long as the catalog (a hub late in the elimination order is
             // reached from every column), and step 5 costs the sum of the squared row lengths:
-            // each row keeps its 4 x kCap largest entries (the approximation of K's sparsified
+            // each row keeps its rowCapRatio x kCap largest entries (the approximation of K's sparsified
             // columns, applied to its rows too)
-            let rCap = 4 * kCap
+            let rCap = max(1, rowCapRatio) * kCap
             var out = 0
             var seg: [(Int32, Double)] = []
             var newStart = [Int](repeating: 0, count: n + 1)
@@ -330,93 +317,14 @@ public enum SANSA {
         }
 
         // 5. rows of B in the items' own order: B_hj = -A⁻¹_hj / A⁻¹_jj, the m largest |B_hj| kept
-        if let l = limit, let need = (Bytes.matrix(n, m, 8) + .elements(kRow.count, 24)).value, need > l {
+        if let l = limit, let need = (Bytes.matrix(n, m, 16) + .elements(n, 64) + .elements(kRow.count, 24)
+                                      + SparseRowsOfB.workBytes(n: n) * threads).value, need > l {   // the rows' slots and their packed copy, the threads' work arrays
             throw RecError.programLimit("the sparse model's weights need \(formatBytes(need)) of memory, more than recommender.max_training_memory allows",
                                         hint: "Lower the model's density, or raise recommender.max_training_memory.")
         }
-        var rows = [[(Int32, Float)]](repeating: [], count: n)
-        var acc = [Double](repeating: 0, count: n)
-        var mark = [Bool](repeating: false, count: n)
-        var touched: [Int] = []
-        var entries: [(Int32, Double)] = []
-        work = 0
-        for a in 0..<n {
-            touched.removeAll(keepingCapacity: true)
-            for t in kStart[a]..<kStart[a + 1] {
-                let k = Int(kRow[t])
-                let c = kVal[t] / d[k]
-                for q in rStart[k]..<rStart[k + 1] {
-                    let b = Int(rCol[q])
-                    if !mark[b] { mark[b] = true; touched.append(b) }
-                    acc[b] += c * rVal[q]
-                }
-                work += rStart[k + 1] - rStart[k]
-            }
-            entries.removeAll(keepingCapacity: true)
-            for b in touched {
-                if b != a && acc[b] != 0 {
-                    let v = -acc[b] / diagInv[b]
-                    guard v.isFinite else { throw RecError.internalError("the sparse model's weights hold a non-finite value") }
-                    entries.append((Int32(truncatingIfNeeded: p[b]), v))
-                }
-                acc[b] = 0; mark[b] = false
-            }
-            if entries.count > m {
-                entries.sort { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
-                entries.removeLast(entries.count - m)
-            }
-            entries.sort { $0.0 < $1.0 }
-            rows[p[a]] = entries.map { ($0.0, Float($0.1)) }
-            if work > 1_000_000 || a & 255 == 255 { work = 0; try interrupt() }
-        }
-        let weights = try SparseItemWeights(rows: rows, n: n, interrupt: interrupt)
-        return Result(weights: weights, prunedTo: prunedTo, factorNonZeros: factorNonZeros, flops: fl)
-    }
-
-    @inline(__always) static func pushDouble(_ h: inout [Double], _ v: Double) {
-        h.append(v)
-        var i = h.count - 1
-        while i > 0 { let q = (i - 1) / 2; if h[i] < h[q] { h.swapAt(i, q); i = q } else { break } }
-    }
-    @inline(__always) static func popMinDouble(_ h: inout [Double]) -> Double? {
-        guard let top = h.first else { return nil }
-        let last = h.removeLast()
-        if !h.isEmpty {
-            h[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var s = i
-                if l < h.count && h[l] < h[s] { s = l }
-                if r < h.count && h[r] < h[s] { s = r }
-                if s == i { break }
-                h.swapAt(i, s); i = s
-            }
-        }
-        return top
-    }
-
-    // a binary min-heap of indices
-    @inline(__always) static func push(_ h: inout [Int], _ v: Int) {
-        h.append(v)
-        var i = h.count - 1
-        while i > 0 { let q = (i - 1) / 2; if h[i] < h[q] { h.swapAt(i, q); i = q } else { break } }
-    }
-    @inline(__always) static func popMin(_ h: inout [Int]) -> Int? {
-        guard let top = h.first else { return nil }
-        let last = h.removeLast()
-        if !h.isEmpty {
-            h[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var s = i
-                if l < h.count && h[l] < h[s] { s = l }
-                if r < h.count && h[r] < h[s] { s = r }
-                if s == i { break }
-                h.swapAt(i, s); i = s
-            }
-        }
-        return top
+        let weights = try SparseRowsOfB.weights(n: n, m: m, p: p, kStart: kStart, kRow: kRow, kVal: kVal, d: d,
+                                                rStart: rStart, rCol: rCol, rVal: rVal, diagInv: diagInv, interrupt: interrupt, progress: progress)
+        progress("rows of B: \(weights.nonZeros) weights")
+        return Result(weights: weights, incomplete: incomplete, factorNonZeros: factorNonZeros, flops: fl)
     }
 }

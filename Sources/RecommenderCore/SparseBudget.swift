@@ -7,7 +7,7 @@ extension ModelLimits {
     public static let autoSparseAbove = 20_000
     /// Each item of the sparse kind keeps at least this many weights, whatever the density
     /// (README, "The sparse kind": about what MovieLens needs to stay near dense EASE).
-    public static let sparseMinWeightsPerItem = 128
+    public static let sparseMinWeightsPerItem = 256
 }
 
 /// Which model a training fits.

@@ -55,8 +55,8 @@ func trainSparse(model m: ModelRow, params p: TrainParams, input b: TrainingInpu
     let fit = try SANSA.fit(gram: g, lambda: p.lambda, dropout: p.dropout, density: p.density,
                              minimumPerRow: ModelLimits.sparseMinWeightsPerItem, limit: max(0, limit), interrupt: PG.interrupt,
                              progress: { let t = now() - t0; try? PG.notice("recommender: \($0) (\(formatNumber(t)) s)") })
-    if fit.prunedTo > 0 {
-        try PG.notice("recommender: the Gram matrix was pruned to the \(fit.prunedTo) strongest co-occurrences per item to bound the factor's fill-in")
+    if fit.incomplete {
+        try PG.notice("recommender: the exact factor was too large (\(fit.flops) flops); an incomplete factorisation with a fill budget was used")
     }
     let weights = fit.weights
     let users = try b.itemUserCounts(interrupt: PG.interrupt)
@@ -69,7 +69,7 @@ func trainSparse(model m: ModelRow, params p: TrainParams, input b: TrainingInpu
     let catalogTotal = contentDims > 0 ? total : n
 
     // 5. store the new version
-    try PG.notice("recommender: storing version")
+    try PG.notice("recommender: storing version (\(formatNumber(now() - t0)) s)")
     let vc = try Cursor("SELECT pg_catalog.nextval('recommender.version_seq')")
     var version: Int64 = 0
     try vc.forEachRow { r in version = try vc.int8(r, 0) ?? 0 }
@@ -81,7 +81,7 @@ func trainSparse(model m: ModelRow, params p: TrainParams, input b: TrainingInpu
         "\"density\": \(p.density)",
         "\"sparse_nonzeros\": \(weights.nonZeros)",
         "\"gram_nonzeros\": \(gramNonZeros)",
-        "\"gram_pruned_to\": \(fit.prunedTo)",
+        "\"factor\": \(fit.incomplete ? "\"incomplete\"" : "\"exact\"")",
         "\"factor_nonzeros\": \(fit.factorNonZeros)",
         "\"registration\": \(jsonString(registration))",
         "\"watermark\": \(b.maxTime.isFinite ? String(b.maxTime) : "null")",

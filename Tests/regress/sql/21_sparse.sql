@@ -37,10 +37,10 @@ SELECT model, version > 0 AS has_version FROM recommender.train('sp_dense');
 RESET client_min_messages;
 -- the version says which kind it is, and the sparse one how many weights it keeps
 SELECT v.model, v.params->>'kind' AS kind, v.params->>'algorithm' AS algorithm, (v.params->>'density')::float8 AS density,
-       (v.params->>'sparse_nonzeros')::bigint BETWEEN 1 AND v.items * greatest(128, ceil((v.params->>'density')::float8 * v.items)) AS sparse_rows_bounded
+       (v.params->>'sparse_nonzeros')::bigint BETWEEN 1 AND v.items * greatest(256, ceil((v.params->>'density')::float8 * v.items)) AS sparse_rows_bounded
   FROM recommender.model_version v WHERE v.model IN ('sp', 'sp_full', 'sp_dense') ORDER BY v.model;
--- stored rows: 8 bytes an (index, weight) pair; at most max(128, ceil(density x items)) pairs per item
-SELECT bool_and(length(i.weights) % 8 = 0 AND length(i.weights) / 8 <= greatest(128, ceil(0.0001 * v.items))) AS rows_ok,
+-- stored rows: 8 bytes an (index, weight) pair; at most max(256, ceil(density x items)) pairs per item
+SELECT bool_and(length(i.weights) % 8 = 0 AND length(i.weights) / 8 <= greatest(256, ceil(0.0001 * v.items))) AS rows_ok,
        count(*) FILTER (WHERE length(i.weights) > 0) > 900 AS most_items_have_weights,
        max(length(i.weights) / 8) AS most_weights_per_item
   FROM recommender.model_item i JOIN recommender.model_version v USING (model, version) WHERE i.model = 'sp' AND i.idx < v.items;
