@@ -179,7 +179,9 @@ extension ItemModel {
     /// whose targets are not strictly increasing (a damaged image) could make the merge and the
     /// binary search disagree: then every item is summed by exactScore, as explain() sums it.
     func exactScores(_ h: ScoredHistory, _ items: [Int32], into exact: inout [Int32: Double], interrupt: InterruptCheck) throws {
-        guard let sw = sparse, items.count > 4 else {
+        // a merge walks every history row; a binary search per item and row costs about log2(row
+        // length) steps: for a few items (a pool of 10) the searches are cheaper
+        guard let sw = sparse, items.count >= 32 else {
             for (t, i) in items.enumerated() {
                 exact[i] = exactScore(h, Int(i))
                 if t % 256 == 255 { try interrupt() }

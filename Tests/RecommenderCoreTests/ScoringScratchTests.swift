@@ -233,4 +233,34 @@ final class ScoringScratchTests: XCTestCase {
         assertSame(try sm.recommend(h, only), f2, "no signal among the eligible items")
         XCTAssertTrue(f2.allSatisfy { $0.source == "popular" })
     }
+
+    func testExactScoresByMergeAreExactScoreBitForBitAndADamagedRowFallsBack() throws {
+        let (sm, _) = try models(items: 90, density: 0.15, seed: 21)
+        var rng = LCG(4)
+        for _ in 0..<30 {
+            let h = sm.prepare(randomHistory(&rng, items: 90, maxLength: 9))
+            var items = Set<Int32>()
+            for _ in 0..<(5 + Int(rng.next() % 80)) { items.insert(Int32(rng.next() % 90)) }
+            var exact: [Int32: Double] = [:]
+            try sm.exactScores(h, Array(items), into: &exact, interrupt: {})
+            XCTAssertEqual(exact.count, items.count)
+            for i in items { XCTAssertEqual(exact[i]?.bitPattern, sm.exactScore(h, Int(i)).bitPattern, "item \(i)") }
+        }
+        // a row whose targets are not increasing (as a damaged image could hold): the binary
+        // search of exactScore (and explain) decides, not the merge
+        let n = 40
+        var starts = [Int](repeating: 3, count: n + 1)
+        starts[0] = 0
+        let sw = SparseItemWeights(n: n, rowStart: starts, cols: [5, 2, 6], vals: [1, 2, 4])
+        let m = try ItemModel(version: 1, itemIds: (0..<n).map { Int64(100 + $0) }, weights: [], popularity: (0..<n).map { Double(n - $0) },
+                              categories: nil, similarityDims: 0, similarityVectors: [], weighting: .sum, sparse: sw)
+        var hist = History()
+        hist.add(item: 100, weight: 1)
+        let h = m.prepare(hist)
+        var exact: [Int32: Double] = [:]
+        let all = (1..<n).map { Int32($0) }     // 39 items: the merge is tried
+        try m.exactScores(h, all, into: &exact, interrupt: {})
+        for i in all { XCTAssertEqual(exact[i], m.exactScore(h, Int(i)), "item \(i)") }
+        XCTAssertEqual(exact[2], m.exactScore(h, 2))
+    }
 }
