@@ -93,24 +93,39 @@ extension ItemModel {
         var cap = CategoryCap(limit: opt.maxPerCategory, categories: categories)
         // no relevance signal (every eligible reached score 0 or NaN; the others are 0): the
         // popularity order, leaving out the items this history cannot reach at all (NaN)
-        var signal = false
-        for i in touched where eligible(Int(i)) { let v = s[Int(i)]; if !v.isNaN && v != 0 { signal = true; break } }
-        if !signal {
+        // One pass over the reached items gathers the eligible ones with a non-zero, non-NaN score
+        // (what the signal test, the pool and the near-the-cut items look at) with their scores,
+        // so that the later passes read a compact list instead of the catalog-wide arrays again.
+        var candidates: [(score: Float, item: Int32)] = []
+        swap(&candidates, &sc.candidates)
+        defer { candidates.removeAll(keepingCapacity: true); swap(&candidates, &sc.candidates) }
+        candidates.reserveCapacity(touched.count)
+        var positives = 0
+        for i in touched {
+            let j = Int(i), v = s[j]
+            if v != 0 && !v.isNaN && eligible(j) {
+                candidates.append((v, i))
+                if v > 0 { positives += 1 }
+            }
+        }
+        if candidates.isEmpty {
+            // no relevance signal (every eligible reached score 0 or NaN; the others are 0): the
+            // popularity order, leaving out the items this history cannot reach at all (NaN)
             let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
             return popular(k: opt.k, isEligible: { j in eligible(j) && !(isReached(j) && s[j].isNaN) }, excludeIds: unknown, cap: &cap)
         }
         let bound = floatErrorBound(h)
         let poolSize = opt.diversity > 0 ? max(opt.k, max(opt.poolMinimum, opt.poolFactor * opt.k)) : opt.k
-        guard var pool = topPositive(s, among: touched, count: poolSize, isEligible: eligible) else { return nil }
+        // fewer positive eligible reached items than the pool: items at exactly 0 could belong to
+        // it, and the general path decides
+        guard positives >= poolSize else { return nil }
+        var pool = topOfPositive(candidates, count: poolSize)
         try interrupt()
         // near the cut (see recommend()): reached items only, the others score exactly 0
         if let last = pool.last, pool.count == poolSize {
             let threshold = Double(s[Int(last)]) - 2 * bound
             let inPool = Set(pool)
-            for i in touched {
-                let j = Int(i), v = s[j]
-                if v.isFinite && Double(v) >= threshold && v != 0 && eligible(j) && !inPool.contains(i) { pool.append(i) }
-            }
+            for (v, i) in candidates where v.isFinite && Double(v) >= threshold && !inPool.contains(i) { pool.append(i) }
         }
         var exact: [Int32: Double] = [:]
         try exactScores(h, pool, into: &exact, interrupt: interrupt)
@@ -237,33 +252,17 @@ extension ItemModel {
     }
 }
 
-/// `topPositive(_:among:count:eligible:)` with eligibility as a predicate (the reached-items
-/// path's marks instead of a catalog-sized mask).
-func topPositive(_ s: [Float], among candidates: [Int32], count: Int, isEligible: (Int) -> Bool) -> [Int32]? {
+/// The `count` best positive scores of `candidates` (distinct items, any order) by score
+/// descending, then index ascending (as `topIndices` orders them): a bounded min-heap over a
+/// strict total order, so the insertion order changes nothing.
+func topOfPositive(_ candidates: [(score: Float, item: Int32)], count: Int) -> [Int32] {
     guard count > 0 else { return [] }
-    var positive: [Int32] = []
-    positive.reserveCapacity(min(candidates.count, 4096))
-    for i in candidates {
-        let j = Int(i)
-        guard j >= 0, j < s.count, s[j] > 0, isEligible(j) else { continue }
-        positive.append(i)
-    }
-    guard positive.count >= count else { return nil }
-    return topOfPositive(s, positive, count: count)
-}
-
-/// The `count` best of `positive` (distinct indices of positive scores, at least `count` of
-/// them, in any order) by score descending, then index ascending: a bounded min-heap over a
-/// strict total order, so the insertion order changes nothing and the result is what
-/// `topIndices` gives over the same items.
-func topOfPositive(_ s: [Float], _ positive: [Int32], count: Int) -> [Int32] {
     var heap: [(Float, Int32)] = []   // min-heap by (score, -index)
     heap.reserveCapacity(count + 1)
     @inline(__always) func less(_ a: (Float, Int32), _ b: (Float, Int32)) -> Bool {
         a.0 != b.0 ? a.0 < b.0 : a.1 > b.1
     }
-    for i in positive {
-        let e = (s[Int(i)], i)
+    for e in candidates where e.score > 0 {
         if heap.count < count {
             heap.append(e)
             var c = heap.count - 1

@@ -11,11 +11,12 @@
 ///   flags "reached" and "in the history" in the low two): starting a call is incrementing the
 ///   generation, not clearing a mask; once every 16,383 calls the generation wraps and the marks
 ///   are cleared (2 bytes an item, once);
-/// - `touched`: the items reached in the current call, in the order first reached (its capacity
-///   grows to the most items one call has reached, at most the item count).
+/// - `touched`: the items reached in the current call, in the order first reached, and
+///   `candidates`: the eligible ones with a non-zero score and their scores (their capacities
+///   grow to the most items one call has reached, at most the item count).
 ///
 /// Memory: 4 bytes an item up front for the dense kind (the scores only), 6 for the sparse kind
-/// (6 MB at 1,000,000 items), plus 4 bytes a reached item.
+/// (6 MB at 1,000,000 items), plus 12 bytes a reached item (the lists).
 /// Not thread-safe: one per backend (PostgreSQL backends are single-threaded).
 public final class ScoringScratch {
     /// The item count the scratch was sized for (a model of another size gets a new scratch).
@@ -23,6 +24,8 @@ public final class ScoringScratch {
     var scores: [Float]
     var marks: [UInt16]
     var touched: [Int32] = []
+    /// The eligible reached items with a non-zero score, and their scores (ReachedServing.swift).
+    var candidates: [(score: Float, item: Int32)] = []
     /// The current call's generation, in 1...maxGeneration (0 is "never marked").
     var generation: UInt16 = 0
 
