@@ -10,6 +10,7 @@
 //   RecommenderCore  pure Swift, imports nothing of PostgreSQL: models, re-rankers, explanations.
 //   RecommenderGlue  Swift: the @_cdecl functions the C entry points call; loads data through the
 //                    shim, caches models per backend, maps errors to codes.
+//   ServeBench       bench/serve-bench: a microbenchmark of recommend() per call (swift run).
 import PackageDescription
 
 let package = Package(
@@ -36,6 +37,12 @@ let package = Package(
             name: "RecommenderGlue",
             dependencies: ["RecommenderCore", "CPostgresShim"],
             path: "Sources/RecommenderGlue"
+        ),
+        // bench/serve-bench: recommend()'s per-call time with and without the reused scratch
+        .executableTarget(
+            name: "ServeBench",
+            dependencies: ["RecommenderCore"],
+            path: "bench/serve-bench"
         ),
         .testTarget(
             name: "RecommenderCoreTests",

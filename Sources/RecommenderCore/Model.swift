@@ -292,6 +292,9 @@ public struct RecommendOptions {
     /// Polled by every loop of the call whose cost grows with the catalog, the history or k
     /// (the glue passes PostgreSQL's interrupt check: cancel and statement_timeout).
     public var interrupt: InterruptCheck = neverInterrupted
+    /// The backend's working memory for this model (ScoringScratch.swift), reused by every call;
+    /// nil (or one of another size): each call allocates its own arrays as before.
+    public var scratch: ScoringScratch? = nil
     public init(k: Int, diversity: Double) { self.k = k; self.diversity = diversity }
 }
 
@@ -357,9 +360,16 @@ extension ItemModel {
     /// As `scores(_:)`, polling `interrupt` every 64 history entries (a history can hold the
     /// whole catalog: n saxpys of n).
     public func scores(_ h: ScoredHistory, interrupt: InterruptCheck) rethrows -> [Float] {
+        var s = [Float](repeating: 0, count: count)
+        try scores(h, into: &s, interrupt: interrupt)
+        return s
+    }
+
+    /// As `scores(_:interrupt:)`, into `s`: `count` zeros (a fresh array, or the scratch's
+    /// array once zeroed).
+    func scores(_ h: ScoredHistory, into s: inout [Float], interrupt: InterruptCheck) rethrows {
         let n = count, cf = cfCount
-        var s = [Float](repeating: 0, count: n)
-        guard n > 0 else { return s }
+        guard n > 0, s.count == n else { return }
         let f = floatScale(h)
         if cf > 0, let sw = sparse {
             var start = 0
@@ -388,7 +398,6 @@ extension ItemModel {
         // Content scores only matter for items without collaborative weights or when a prior
         // blends them in; otherwise the gemv over the catalog is skipped.
         applyContentScores(h, scale: f, into: &s)
-        return s
     }
 
     /// The content part of `scores`: the content-only items' scores (NaN where the history has
@@ -397,26 +406,10 @@ extension ItemModel {
     func applyContentScores(_ h: ScoredHistory, scale f: Double, into s: inout [Float]) {
         let n = count, cf = cfCount
         if let c = content, n > cf || c.prior > 0 {
-            // content scores: beta * (v_j . sum_i x_i v_i), one gemv over the catalog
-            let d = c.dims
-            var profile = [Float](repeating: 0, count: d)
-            var any = false
-            for e in h.entries where Int(e.index) < n && c.present[Int(e.index)] {
-                any = true
-                let base = Int(e.index) * d
-                let x = Float(e.value * f * c.beta)
-                for t in 0..<d { profile[t] += x * c.vectors[base + t] }
-            }
             // without a prior only the content-only items (indices cf..<n, at the end) need
             // content scores: the gemv covers just those rows (cs[j - first] is item j's)
             let first = c.prior > 0 ? 0 : cf
-            var cs = [Float](repeating: 0, count: max(0, n - first))
-            if any && first < n && c.vectors.count >= n * d {
-                c.vectors.withUnsafeBufferPointer { v in profile.withUnsafeBufferPointer { p in cs.withUnsafeMutableBufferPointer { o in
-                    guard let vb = v.baseAddress, let pb = p.baseAddress, let ob = o.baseAddress else { return }
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n - first), Int32(d), 1, vb + first * d, Int32(d), pb, 1, 0, ob, 1)
-                } } }
-            }
+            let (cs, any) = contentScores(h, scale: f, from: first)
             for j in first..<n {   // without a prior only the content-only items change
                 if j >= cf {
                     s[j] = (any && c.present[j]) ? cs[j - first] : .nan    // unreachable without content
@@ -426,6 +419,39 @@ extension ItemModel {
                 }
             }
         }
+    }
+
+    /// Content scores beta * (v_j . sum_i x_i v_i) of items first..<count (one gemv over those
+    /// rows; cs[j - first] is item j's), and whether the history has a content vector at all.
+    func contentScores(_ h: ScoredHistory, scale f: Double, from first: Int) -> (cs: [Float], any: Bool) {
+        let n = count
+        guard let c = content, first >= 0, first <= n else { return ([], false) }
+        let d = c.dims
+        var profile = [Float](repeating: 0, count: d)
+        var any = false
+        for e in h.entries where Int(e.index) < n && c.present[Int(e.index)] {
+            any = true
+            let base = Int(e.index) * d
+            let x = Float(e.value * f * c.beta)
+            for t in 0..<d { profile[t] += x * c.vectors[base + t] }
+        }
+        var cs = [Float](repeating: 0, count: max(0, n - first))
+        if any && first < n && c.vectors.count >= n * d {
+            c.vectors.withUnsafeBufferPointer { v in profile.withUnsafeBufferPointer { p in cs.withUnsafeMutableBufferPointer { o in
+                guard let vb = v.baseAddress, let pb = p.baseAddress, let ob = o.baseAddress else { return }
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n - first), Int32(d), 1, vb + first * d, Int32(d), pb, 1, 0, ob, 1)
+            } } }
+        }
+        return (cs, any)
+    }
+
+    /// The content-only items' scores (indices cfCount..<count) as scores() gives them without a
+    /// content prior: NaN for an item without a content vector or a history without any.
+    func contentOnlyScores(_ h: ScoredHistory, scale f: Double) -> [Float] {
+        let n = count, cf = cfCount
+        guard n > cf, let c = content else { return [] }
+        let (cs, any) = contentScores(h, scale: f, from: cf)
+        return (cf..<n).map { j in (any && c.present[j] && j - cf < cs.count) ? cs[j - cf] : .nan }
     }
 
     /// Whether a history can be scored at all: an item with collaborative weights, or one with a
@@ -530,6 +556,22 @@ extension ItemModel {
             throw RecError.internalError("the filter mask has \(a.count) entries for \(count) items")
         }
         let h = prepare(history)
+        // the backend's reused working memory when it fits this model (ScoringScratch.swift)
+        let scratch = opt.scratch.flatMap { $0.items == count ? $0 : nil }
+        if scratch != nil {
+            if !hasUsableEntries(h) {
+                // cold start: the popularity order, eligibility tested per item (no mask)
+                var cap = CategoryCap(limit: opt.maxPerCategory, categories: categories)
+                let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
+                let allowed = opt.allowed, excludeSeen = opt.excludeSeen
+                return popular(k: opt.k, isEligible: { j in
+                    (allowed.map { $0[j] } ?? true) && !(excludeSeen && h.seen.contains(Int32(truncatingIfNeeded: j)))
+                }, excludeIds: unknown, cap: &cap)
+            }
+            // the sparse kind: the items the history reaches (ReachedServing.swift), nil when the
+            // general path below must decide
+            if let sc = scratch, let list = try recommendReached(h, opt, scratch: sc) { return list }
+        }
         let eligible = eligibility(h, opt)
         var cap = CategoryCap(limit: opt.maxPerCategory, categories: categories)
         if !hasUsableEntries(h) {
@@ -539,8 +581,14 @@ extension ItemModel {
         let interrupt = opt.interrupt
         // the sparse kind: the items the history's rows reach (SparseServing.swift), nil otherwise
         var reached: [Int32]? = nil
-        var s: [Float]
-        if let fast = try sparseScoresReached(h, interrupt: interrupt) { s = fast.s; reached = fast.reached } else { s = try scores(h, interrupt: interrupt) }
+        var s: [Float] = []
+        // with the scratch: its score array (moved in and out, not copied), zeroed as a fresh one
+        if let sc = scratch { swap(&s, &sc.scores) }
+        defer { if let sc = scratch { swap(&s, &sc.scores) } }
+        if scratch != nil && s.count == count {
+            s.withUnsafeMutableBufferPointer { p in if let b = p.baseAddress { b.update(repeating: 0, count: p.count) } }
+            try scores(h, into: &s, interrupt: interrupt)
+        } else if let fast = try sparseScoresReached(h, interrupt: interrupt) { s = fast.s; reached = fast.reached } else { s = try scores(h, interrupt: interrupt) }
         try interrupt()
         if !hasSignal(s, eligible: eligible) {
             // no relevance signal at all (every score zero, e.g. subnormal weights): the
@@ -653,12 +701,17 @@ extension ItemModel {
     }
 
     func popular(k: Int, eligible: [Bool], excludeIds: Set<Int64>, cap: inout CategoryCap) -> [Recommendation] {
+        popular(k: k, isEligible: { eligible[$0] }, excludeIds: excludeIds, cap: &cap)
+    }
+
+    /// The popularity order with eligibility tested per item (the scratch paths: no mask).
+    func popular(k: Int, isEligible: (Int) -> Bool, excludeIds: Set<Int64>, cap: inout CategoryCap) -> [Recommendation] {
         var out: [Recommendation] = []
         out.reserveCapacity(min(k, count))
         var rank = 0
         for i in popularOrder {
             let ii = Int(i)
-            if !eligible[ii] || excludeIds.contains(itemIds[ii]) { continue }
+            if !isEligible(ii) || excludeIds.contains(itemIds[ii]) { continue }
             rank += 1
             if !cap.allows(ii) { continue }
             cap.add(ii)

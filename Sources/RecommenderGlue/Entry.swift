@@ -49,6 +49,7 @@ func serveRecommend(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: 
     opt.reranker = m.reranker
     opt.poolMinimum = m.candidatePool
     opt.interrupt = PG.interrupt
+    opt.scratch = ModelCache.scratch(m.name, for: im)
     if let r = rules?.pointee {
         opt.excludeSeen = r.exclude_seen
         if r.max_per_category > 0 {
@@ -94,6 +95,7 @@ func serveSimilar(_ m: ModelRow, _ im: ItemModel, itemId: Int64, ids: CallIds, k
     opt.reranker = m.reranker
     opt.poolMinimum = m.candidatePool
     opt.interrupt = PG.interrupt
+    opt.scratch = ModelCache.scratch(m.name, for: im)
     let recs = try im.recommend(h, opt)
     let out = Sink(handle: sink)
     for (n, r) in recs.enumerated() {

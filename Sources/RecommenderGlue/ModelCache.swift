@@ -12,6 +12,10 @@ struct CachedModel {
     var model: ItemModel
     var bytes: Int
     var lastUse: UInt64
+    /// recommend()'s working memory for this model (ScoringScratch.swift), made at the first call
+    /// that serves it and released with the entry (a new version is a new entry); its bytes are
+    /// counted in `bytes`.
+    var scratch: ScoringScratch? = nil
 }
 
 enum ModelCache {
@@ -43,6 +47,21 @@ enum ModelCache {
             entries[victim] = nil
         }
         return true
+    }
+
+    /// The scratch of the cached `model` (made on first use), or nil when the model is not the
+    /// cached one or the scratch would not fit under recommender.max_cache_memory (the call then
+    /// allocates its own arrays, as before).
+    static func scratch(_ name: String, for model: ItemModel) -> ScoringScratch? {
+        guard var e = entries[name], e.model === model else { return nil }
+        if let s = e.scratch, s.items == model.count { return s }
+        let need = model.scratchBytes
+        guard totalBytes + need <= Memory.cacheLimit else { return nil }
+        let s = model.makeScratch()
+        e.scratch = s
+        e.bytes += s.bytes
+        entries[name] = e
+        return s
     }
 
     static func put(_ name: String, _ model: ItemModel, bytes: Int, limit: Int) {

@@ -41,7 +41,8 @@ RESET recommender.max_cache_memory;
 SELECT version = :v1 AS same_version FROM recommender.model WHERE name = 'mem';
 
 -- 2. the per-backend cache of private copies (models not served from a shared image): their
---    bytes, least recently used models evicted under the bound
+--    bytes (with recommend()'s scratch, made at the first call), least recently used models
+--    evicted under the bound
 SET recommender.shared_models = off;
 SELECT recommender.reset_cache();
 SELECT count(*) FROM recommend(42, 10, 0, 'mem');
@@ -70,7 +71,8 @@ SELECT pg_sleep(1.1);
 SELECT count(*) FROM recommend(42, 10, 0, 'mem');
 SELECT model, version = (SELECT version FROM recommender.model WHERE name = 'mem') AS current FROM recommender.cache_status();
 SELECT version AS v2 FROM recommender.model WHERE name = 'mem' \gset
--- 3. served from the shared image (the default): no private bytes, so recommender.max_cache_memory
+-- 3. served from the shared image (the default): no private copy (its bytes are recommend()'s
+--    reused scratch only, 4 bytes an item of a dense model), so recommender.max_cache_memory
 --    does not refuse it; the same lists as the private copy
 SELECT string_agg(item_id::text, ',' ORDER BY rank) AS private_list FROM recommend(42, 10, 0.3, 'mem') \gset
 RESET recommender.shared_models;
