@@ -17,6 +17,9 @@
  *                                    way the same model is trained.
  *   recommender.max_partial_size     the largest partial result recommender.partial_gram() makes
  *                                    on this server (default 512MB)
+ *   recommender.training_threads     threads one train() or update() may use for its solve (the
+ *                                    dense kind's blocked inverse, the sparse kind's inverse factor
+ *                                    and rows of B); 0 (default): the server's cores, at most 8
  *
  * All others are PGC_SUSET: a limit that any role could raise for itself would protect nothing; a
  * superuser sets them in postgresql.conf, per role or per database (ALTER ROLE ... SET), or per
@@ -27,6 +30,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -43,6 +47,7 @@ static int max_shared_model_size_kb = -1;              /* no limit */
 static bool verify_shared_models = false;
 static int partial_training = 1;                        /* 0 off, 1 auto */
 static int max_partial_size_kb = 512 * 1024;            /* 512MB */
+static int training_threads = 0;                        /* 0: the cores, at most 8 */
 
 static const struct config_enum_entry partial_training_options[] = {
     {"auto", 1, false},
@@ -104,6 +109,13 @@ _PG_init(void)
                             512 * 1024, 64, 1024 * 1024 - 1,
                             PGC_SUSET, GUC_UNIT_KB,
                             NULL, NULL, NULL);
+    DefineCustomIntVariable("recommender.training_threads",
+                            "Threads one train() or update() may use for its solve (0: the server's cores, at most 8).",
+                            "The dense model's blocked inverse and the sparse model's inverse factor and rows of B run on this many threads; the rest of training, and every recommend() call, runs on the backend's own thread. Like max_parallel_workers_per_gather, it is CPU a single statement may take from the others.",
+                            &training_threads,
+                            0, 0, 64,
+                            PGC_SUSET, 0,
+                            NULL, NULL, NULL);
     MarkGUCPrefixReserved("recommender");
 }
 
@@ -147,6 +159,18 @@ int64_t
 rec_max_partial_size(void)
 {
     return (int64_t) max_partial_size_kb * 1024;
+}
+
+/* recommender.training_threads: 1-64, or 0 for the online cores, at most 8. No PostgreSQL call. */
+int
+rec_training_threads(void)
+{
+    long cores;
+
+    if (training_threads > 0)
+        return training_threads;
+    cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : (cores > 8 ? 8 : (int) cores);
 }
 
 /* The data directory (absolute) and the current database's oid: where model images live. */

@@ -170,7 +170,7 @@ func trainModel(_ name: String) throws -> TrainResult {
             sequenceScale = joint.scale
         } else {
             try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""))")
-            weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
+            weights = try EASE.fit(gram: &g, n: n, lambda: p.lambda, dropout: p.dropout, threads: Int(rec_training_threads()), interrupt: PG.interrupt)
         }
         g = []
         try ModelValidation.checkWeights(weights, model: m.name, weighting: p.weighting)

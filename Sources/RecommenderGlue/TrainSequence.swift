@@ -24,7 +24,7 @@ func fitWithSequence(gram g: inout [Double], params p: TrainParams, input: Train
     try PG.notice("recommender: solving \(p.dropout > 0 ? "EDLAE" : "EASE") and the sequential component jointly (lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""), sequence_weight \(p.sequenceWeight), sequence_half_life \(p.sequenceHalfLife): \(window) positions on each side of a step)")
     var (ss, st) = try input.sequenceGrams(params: p, window: window, n: n)
     return try SequenceModel.fitJoint(gram: &g, ss: &ss, st: &st, n: n, weight: p.sequenceWeight, lambda: p.lambda,
-                                      dropout: p.dropout, threads: 2, interrupt: PG.interrupt)
+                                      dropout: p.dropout, threads: Int(rec_training_threads()), interrupt: PG.interrupt)
 }
 
 /// update() folds new rows into the kept Gram matrix only; the sequential component would need

@@ -52,6 +52,8 @@ func trainSparse(model m: ModelRow, params p: TrainParams, input b: TrainingInpu
     try PG.notice("recommender: solving the sparse model (SANSA, lambda \(p.lambda)\(p.dropout > 0 ? ", dropout \(p.dropout)" : ""), density \(p.density): \(perRow) weights per item)")
     var limit = Memory.trainingLimit - (need.value ?? Memory.trainingLimit)
     if let a = Memory.available { limit = min(limit, a) }
+    // recommender.training_threads (counted in SANSA's memory check: each thread's work arrays)
+    ParallelBlocks.threads = max(1, min(64, Int(rec_training_threads())))
     let fit = try SANSA.fit(gram: g, lambda: p.lambda, dropout: p.dropout, density: p.density,
                              minimumPerRow: ModelLimits.sparseMinWeightsPerItem, limit: max(0, limit), interrupt: PG.interrupt,
                              progress: { let t = now() - t0; try? PG.notice("recommender: \($0) (\(formatNumber(t)) s)") })
@@ -83,6 +85,7 @@ func trainSparse(model m: ModelRow, params p: TrainParams, input b: TrainingInpu
         "\"gram_nonzeros\": \(gramNonZeros)",
         "\"factor\": \(fit.incomplete ? "\"incomplete\"" : "\"exact\"")",
         "\"factor_nonzeros\": \(fit.factorNonZeros)",
+        "\"threads\": \(ParallelBlocks.threads)",
         "\"registration\": \(jsonString(registration))",
         "\"watermark\": \(b.maxTime.isFinite ? String(b.maxTime) : "null")",
         "\"keep_gram\": false",

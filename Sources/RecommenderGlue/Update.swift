@@ -191,7 +191,7 @@ public func rec_swift_update(_ model: UnsafePointer<CChar>?, _ sink: OpaquePoint
             """, [.text(m.name), .int8(oldVersion), .int8(version), .int8(Int64(newEvents)), .text(markPatch)])
         try storeGram(model: m.name, version: version, gram: g, n: n)
         try PG.notice("recommender: \(newEvents) new interactions of \(users.count) users folded in (\(formatNumber(now() - t0)) s); solving again")
-        let weights = try EASE.fit(gram: &g, n: n, lambda: lambda, dropout: dropout, threads: 2, interrupt: PG.interrupt)
+        let weights = try EASE.fit(gram: &g, n: n, lambda: lambda, dropout: dropout, threads: Int(rec_training_threads()), interrupt: PG.interrupt)
         g = []
         try ModelValidation.checkWeights(weights, model: m.name, weighting: weighting)
 

@@ -101,6 +101,7 @@ const char *rec_data_directory(void);
 /* recommender.partial_training (true: auto) and recommender.max_partial_size (bytes). */
 bool rec_partial_training(void);
 int64_t rec_max_partial_size(void);
+int rec_training_threads(void);
 uint32_t rec_database_id(void);
 
 /* --- the Swift side (implemented with @_cdecl in RecommenderGlue) --- */

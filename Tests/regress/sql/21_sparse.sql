@@ -125,6 +125,25 @@ SELECT count(*) AS n, bool_and(source = 'model') AS from_model FROM recommend(1,
 SELECT count(*) AS items, count(*) FILTER (WHERE abs(x.total - r.score) > 1e-9 * greatest(abs(r.score), 1e-12)) AS not_adding_up
   FROM generate_series(1, 20) c, LATERAL recommend(c, 5, 0, 'big_auto') r,
        LATERAL (SELECT sum(contribution) AS total FROM explain(c, r.item_id, 'big_auto') WHERE role = 'because') x;
+-- recommender.training_threads: the threaded stages (inverse factor, rows of B) give the same
+-- model on 3 threads as on 1; out of range is the GUC machinery's error
+SET recommender.training_threads = 65;
+SET recommender.training_threads = 3;
+SET client_min_messages = warning;
+SELECT model FROM recommender.train('big_auto');
+RESET client_min_messages;
+SELECT params->>'threads' AS threads FROM recommender.model_version WHERE model = 'big_auto';
+CREATE TEMP TABLE big_auto_3 AS
+  SELECT c, r.rank, r.item_id, r.score FROM generate_series(1, 40) c, LATERAL recommend(c, 10, 0, 'big_auto') r;
+SET recommender.training_threads = 1;
+SET client_min_messages = warning;
+SELECT model FROM recommender.train('big_auto');
+RESET client_min_messages;
+RESET recommender.training_threads;
+SELECT params->>'threads' AS threads FROM recommender.model_version WHERE model = 'big_auto';
+SELECT count(*) AS items, count(*) FILTER (WHERE t.item_id IS DISTINCT FROM n.item_id OR t.score IS DISTINCT FROM n.score) AS differ
+  FROM (SELECT c, r.rank, r.item_id, r.score FROM generate_series(1, 40) c, LATERAL recommend(c, 10, 0, 'big_auto') r) n
+  FULL JOIN big_auto_3 t ON t.c = n.c AND t.rank = n.rank;
 -- the dense kind refuses that many items with a clear error before allocating anything
 SELECT name, kind FROM recommender.configure('big_auto', kind => 'dense', max_items => 30000);
 SET client_min_messages = warning;
