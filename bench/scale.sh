@@ -85,7 +85,7 @@ for N in "${SIZES[@]}"; do
     # concurrent private loads are not coordinated and the kernel's OOM killer would end one
     # backend and the postmaster would restart every session
     priv=$(P -c "SELECT count(*) FROM recommend(1, 1, 0, model => 's')" -c "SELECT coalesce(max(bytes), 0) FROM recommender.cache_status() WHERE model = 's'" | tail -1)
-    avail=$(awk '/^MemAvailable:/ {print $2 * 1024}' /proc/meminfo)
+    avail=$(( $(awk '/^MemAvailable:/ {print $2}' /proc/meminfo) * 1024 ))
     CONNS=20
     if [ "$priv" -gt 0 ]; then CONNS=$(( avail / 2 / priv )); [ "$CONNS" -gt 20 ] && CONNS=20; [ "$CONNS" -lt 1 ] && CONNS=1; fi
     for c in $(seq 1 "$CONNS"); do
