@@ -65,16 +65,23 @@ for N in "${SIZES[@]}"; do
             | psql -X -q | awk '/^Time:/ {print $2}'
     done | median > "$TMP/first.$N"
 
-    log "$N items: pgbench recommend(u, 10, 0), 2 clients, $SECS s, per-call latencies"
+    log "$N items: pgbench recommend(u, 10, 0), 2 clients, $SECS s, per-call latencies (simple and prepared protocol)"
     printf '\\set u random(1, %d)\nSELECT count(*) FROM recommend(:u, 10, 0, model => '"'s'"');\n' "$USERS" > "$TMP/rec.sql"
     printf '\\set u random(1, %d)\nSELECT count(*) FROM cat.train WHERE user_id = :u;\n' "$USERS" > "$TMP/base.sql"
+    # the simple protocol (pgbench's default: the statement is parsed and planned at every call)
+    # and the extended protocol with a prepared statement (what an application's driver does with
+    # a prepared or cached statement: the call itself)
     for w in rec base; do
-        rm -f "$TMP"/pgbench_log.*
-        (cd "$TMP" && "$PG_BIN/pgbench" -n -c 2 -j 2 -T "$SECS" -l -f "$TMP/$w.sql" scale >/dev/null 2>&1)
-        cat "$TMP"/pgbench_log.* | awk '{print $3 / 1000}' > "$TMP/lat.$w.$N"
+        for mode in simple prepared; do
+            rm -f "$TMP"/pgbench_log.*
+            (cd "$TMP" && "$PG_BIN/pgbench" -n -M "$mode" -c 2 -j 2 -T "$SECS" -l -f "$TMP/$w.sql" scale >/dev/null 2>&1)
+            cat "$TMP"/pgbench_log.* | awk '{print $3 / 1000}' > "$TMP/lat.$w.$mode.$N"
+        done
     done
-    P50=$(median < "$TMP/lat.rec.$N"); P95=$(pct 0.95 < "$TMP/lat.rec.$N")
-    B50=$(median < "$TMP/lat.base.$N")
+    P50=$(median < "$TMP/lat.rec.simple.$N"); P95=$(pct 0.95 < "$TMP/lat.rec.simple.$N")
+    B50=$(median < "$TMP/lat.base.simple.$N")
+    PP50=$(median < "$TMP/lat.rec.prepared.$N"); PP95=$(pct 0.95 < "$TMP/lat.rec.prepared.$N")
+    PB50=$(median < "$TMP/lat.base.prepared.$N")
 
     log "$N items: RSS of 1 and 20 serving connections against an idle one"
     coproc IDLE { psql -X -q -tA; }
@@ -121,8 +128,8 @@ for N in "${SIZES[@]}"; do
                           count(*) FILTER (WHERE hit)::float8 / max(n) AS rec
                      FROM j GROUP BY user_id) s")
     read -r NDCG REC <<<"$QUAL"
-    printf '{"system":"recommender","items":%d,"users":%d,"rows":%d,"kind":"%s","model_items":%d,"nonzeros":%s,"train_seconds":%s,"train_peak_rss_mb":%d,"model_bytes":%s,"first_call_ms":%s,"p50_ms":%s,"p95_ms":%s,"baseline_p50_ms":%s,"rss_idle_kb":%s,"rss_serving_kb":%s,"anon_idle_kb":%s,"anon_serving_kb":%s,"file_serving_kb":%s,"serving_connections":%s,"anon_all_serving_kb":%s,"batch_10k_users_s":%s,"ndcg10":%s,"recall20":%s}\n' \
-        "$N" "$USERS" "$ROWS" "$KIND" "$MODEL_ITEMS" "$NNZ" "$TRAIN_S" $((TRAIN_HWM / 1024)) "$MODEL_BYTES" "$(cat "$TMP/first.$N")" "$P50" "$P95" "$B50" \
+    printf '{"system":"recommender","items":%d,"users":%d,"rows":%d,"kind":"%s","model_items":%d,"nonzeros":%s,"train_seconds":%s,"train_peak_rss_mb":%d,"model_bytes":%s,"first_call_ms":%s,"p50_ms":%s,"p95_ms":%s,"baseline_p50_ms":%s,"prepared_p50_ms":%s,"prepared_p95_ms":%s,"prepared_baseline_p50_ms":%s,"rss_idle_kb":%s,"rss_serving_kb":%s,"anon_idle_kb":%s,"anon_serving_kb":%s,"file_serving_kb":%s,"serving_connections":%s,"anon_all_serving_kb":%s,"batch_10k_users_s":%s,"ndcg10":%s,"recall20":%s}\n' \
+        "$N" "$USERS" "$ROWS" "$KIND" "$MODEL_ITEMS" "$NNZ" "$TRAIN_S" $((TRAIN_HWM / 1024)) "$MODEL_BYTES" "$(cat "$TMP/first.$N")" "$P50" "$P95" "$B50" "$PP50" "$PP95" "$PB50" \
         "$rss_idle" "$one_rss" "$anon_idle" "$one_anon" "$one_file" "$CONNS" "$sum_anon" "$BATCH" "$NDCG" "$REC" | tee -a "$TMP/results.jsonl"
 
     if [ -n "$PEERS" ]; then

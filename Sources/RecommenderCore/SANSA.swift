@@ -303,7 +303,9 @@ public enum SANSA {
                 if hi - lo > rCap {
                     seg.removeAll(keepingCapacity: true)
                     for t in lo..<hi { seg.append((rCol[t], rVal[t])) }
-                    seg.sort { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
+                    seg.withUnsafeMutableBufferPointer { sg in
+                        Selection.selectBest(sg, rCap) { abs($0.1) != abs($1.1) ? abs($0.1) > abs($1.1) : $0.0 < $1.0 }
+                    }
                     seg.removeLast(seg.count - rCap)
                     seg.sort { $0.0 < $1.0 }
                     for e in seg { rCol[out] = e.0; rVal[out] = e.1; out += 1 }

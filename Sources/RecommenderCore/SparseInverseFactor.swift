@@ -158,7 +158,9 @@ enum SparseInverseFactor {
         s.order.removeAll(keepingCapacity: true)
         for q in 1..<count { s.order.append(q) }
         let cv = s.colVal
-        s.order.sort { abs(cv[$0]) != abs(cv[$1]) ? abs(cv[$0]) > abs(cv[$1]) : $0 < $1 }
+        s.order.withUnsafeMutableBufferPointer { o in
+            Selection.selectBest(o, kCap - 1) { abs(cv[$0]) != abs(cv[$1]) ? abs(cv[$0]) > abs(cv[$1]) : $0 < $1 }
+        }
         s.order.removeLast(s.order.count - (kCap - 1))
         s.order.sort()
         outRow[0] = s.colIdx[0]; outVal[0] = s.colVal[0]

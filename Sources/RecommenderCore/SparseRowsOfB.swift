@@ -9,14 +9,19 @@
 /// the threads; a non-finite weight is flagged and raised on the calling thread, which also
 /// checks for cancel between blocks). The result does not depend on the number of threads.
 enum SparseRowsOfB {
-    /// The bytes of the work arrays per thread for n items (accumulator, marks, touched list,
-    /// magnitudes and candidate pairs).
-    static func workBytes(n: Int) -> Bytes { Bytes.elements(n, 8 + 1 + 4 + 16) }
+    /// The bytes of the work arrays per thread for n items (accumulator, the bit set of the
+    /// touched items, the kept weights).
+    static func workBytes(n: Int) -> Bytes { Bytes.elements(n, 8 + 1) }
 
     private final class Workspace {
         let acc: UnsafeMutablePointer<Double>
-        let mark: UnsafeMutablePointer<Bool>
-        let touched: UnsafeMutablePointer<Int32>
+        /// The touched items of the row being computed, one bit each: set without a test in the
+        /// scatter, then read word by word in increasing items, so that the pass over the touched
+        /// items reads the accumulator, diag(A⁻¹) and the ordering in order (a list of touched
+        /// items in the order they came made that pass four cache misses an item, as costly as
+        /// the scatter itself at 100,000 items).
+        let bits: UnsafeMutablePointer<UInt64>
+        let words: Int
         var entries: [(Int32, Double)] = []   // min-heap by worse(), then the row
         var failed = false
         var work = 0                      // multiply-adds
@@ -24,10 +29,10 @@ enum SparseRowsOfB {
         init(n: Int) {
             let c = max(1, n)
             acc = .allocate(capacity: c); acc.initialize(repeating: 0, count: c)
-            mark = .allocate(capacity: c); mark.initialize(repeating: false, count: c)
-            touched = .allocate(capacity: c); touched.initialize(repeating: 0, count: c)
+            words = (c + 63) / 64
+            bits = .allocate(capacity: words); bits.initialize(repeating: 0, count: words)
         }
-        deinit { acc.deallocate(); mark.deallocate(); touched.deallocate() }
+        deinit { acc.deallocate(); bits.deallocate() }
     }
 
     /// K by columns (kStart/kRow/kVal) and by rows (rStart/rCol/rVal), D, diag(A⁻¹) and the
@@ -90,34 +95,53 @@ enum SparseRowsOfB {
                             _ kv: UnsafeBufferPointer<Double>, _ dp: UnsafeBufferPointer<Double>, _ rs: UnsafeBufferPointer<Int>,
                             _ rc: UnsafeBufferPointer<Int32>, _ rv: UnsafeBufferPointer<Double>, _ di: UnsafeBufferPointer<Double>,
                             _ pp: UnsafeBufferPointer<Int>, outCol: UnsafeMutablePointer<Int32>, outVal: UnsafeMutablePointer<Float>) -> Int {
-        let acc = s.acc, mark = s.mark, touched = s.touched
-        var c = 0
+        let acc = s.acc, bits = s.bits
+        var loWord = Int.max, hiWord = -1
         for t in ks[a]..<ks[a + 1] {
             let k = Int(kr[t])
-            s.work += rs[k + 1] - rs[k]
+            let q0 = rs[k], q1 = rs[k + 1]
+            guard q0 < q1 else { continue }
+            s.work += q1 - q0
+            // a row of K holds its columns in increasing order: its first and last bound the words
+            loWord = min(loWord, Int(rc[q0]) >> 6); hiWord = max(hiWord, Int(rc[q1 - 1]) >> 6)
             let f = kv[t] / dp[k]
-            for q in rs[k]..<rs[k + 1] {
+            for q in q0..<q1 {
                 let b = Int(rc[q])
-                if !mark[b] { mark[b] = true; touched[c] = rc[q]; c += 1 }
+                bits[b >> 6] |= UInt64(1) << UInt64(b & 63)
                 acc[b] += f * rv[q]
             }
         }
-        s.touchedTotal += c
-        // the weights among the touched items, the m largest |B_hj| (ties: the lower item) kept in
-        // a min-heap as they come: after the first few hundred most items fail one comparison
-        // with its root (this replaced collecting every magnitude and a selection over them)
+        // the weights among the touched items, in increasing positions, the m largest |B_hj|
+        // (ties: the lower item) kept in a min-heap as they come: after the first few hundred
+        // most items fail one comparison with its root
         s.entries.removeAll(keepingCapacity: true)
-        for q in 0..<c {
-            let b = Int(touched[q])
-            let x = acc[b]
-            acc[b] = 0; mark[b] = false
-            if b == a || x == 0 { continue }
-            let v = -x / di[b]
-            if v == 0 { continue }
-            if !v.isFinite { s.failed = true; continue }
-            let e = (Int32(truncatingIfNeeded: pp[b]), v)
-            if s.entries.count < m { heapPush(&s.entries, e) } else if m > 0 && worse(s.entries[0], e) { heapReplaceRoot(&s.entries, e) }
+        var c = 0
+        var wi = loWord
+        while wi <= hiWord {
+            var word = bits[wi]
+            if word != 0 {
+                bits[wi] = 0
+                c += word.nonzeroBitCount
+                repeat {
+                    let b = (wi << 6) + word.trailingZeroBitCount
+                    word &= word &- 1
+                    let x = acc[b]
+                    acc[b] = 0
+                    if b == a || x == 0 { continue }
+                    let v = -x / di[b]
+                    if v == 0 { continue }
+                    if !v.isFinite { s.failed = true; continue }
+                    if s.entries.count < m {
+                        heapPush(&s.entries, (Int32(truncatingIfNeeded: pp[b]), v))
+                    } else if m > 0 {
+                        let e = (Int32(truncatingIfNeeded: pp[b]), v)
+                        if worse(s.entries[0], e) { heapReplaceRoot(&s.entries, e) }
+                    }
+                } while word != 0
+            }
+            wi += 1
         }
+        s.touchedTotal += c
         s.entries.sort { $0.0 < $1.0 }
         let count = min(m, s.entries.count)
         for q in 0..<count {

@@ -33,6 +33,39 @@ final class SparseParallelTests: XCTestCase {
         XCTAssertEqual(Array(a.vals), Array(b.vals), what)
     }
 
+    func testTheIncompleteFactorsLanesGiveTheSameFactorOnOneAndTwoThreads() throws {
+        // every column split between the two lanes (splitWork 0), and none (the whole sum in one
+        // lane): the same factor on one and two threads, bit for bit; the split one equal to the
+        // unsplit one to rounding (only the order of the sums differs)
+        var rng = LCG(5)
+        var b = InteractionMatrixBuilder()
+        for u in 0..<1_500 {
+            for _ in 0..<(3 + Int(rng.next() % 15)) {
+                let r = Double(rng.next() % 1_000_000) / 1_000_000
+                try b.add(user: Int64(u), item: Int64(exp(r * log(400.0))), weight: 1, time: nil)
+            }
+        }
+        let g = try SparseGram.build(b.build(weighting: .log))
+        var a = g
+        for j in 0..<a.n where a.colStart[j] < a.colStart[j + 1] && Int(a.rowIndex[a.colStart[j]]) == j { a.values[a.colStart[j]] += 5 }
+        let saved = IncompleteLDL.splitWork
+        defer { IncompleteLDL.splitWork = saved }
+        IncompleteLDL.splitWork = Int.max
+        let whole = try IncompleteLDL.factor(a, keep: 12, threads: 1)
+        IncompleteLDL.splitWork = 0
+        let one = try IncompleteLDL.factor(a, keep: 12, threads: 1)
+        for _ in 0..<3 {
+            let two = try IncompleteLDL.factor(a, keep: 12, threads: 2)
+            XCTAssertEqual(one.d, two.d); XCTAssertEqual(one.colStart, two.colStart)
+            XCTAssertEqual(one.rowIndex, two.rowIndex); XCTAssertEqual(one.values, two.values)
+            XCTAssertEqual(one.dropped, two.dropped)
+        }
+        XCTAssertGreaterThan(one.dropped, 0)
+        XCTAssertEqual(one.d.count, whole.d.count)
+        for j in 0..<one.d.count { XCTAssertEqual(one.d[j], whole.d[j], accuracy: 1e-9 * abs(whole.d[j])) }
+        XCTAssertEqual(one.values.count, whole.values.count)
+    }
+
     func testTheThreadsGiveTheSameModelAsOneThread() throws {
         // 1,100 items: more than one block of the inverse factor's columns (1,024) and of the
         // rows of B (256); the incomplete factor (flop ceiling forced low) and the exact one
