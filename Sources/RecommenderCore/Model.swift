@@ -20,12 +20,17 @@ public struct ContentVectors: Sendable {
     public var prior: Double
     /// Distinct users per item (0 for items the model has not seen).
     public var users: Column<Int>
+    /// The content-only items' vectors as slots (ContentSlots.swift), from a model image; nil:
+    /// they are scored from the dense vectors.
+    public var slots: ContentSlots? = nil
     public init(dims: Int, vectors: [Float], present: [Bool], beta: Double, prior: Double, users: [Int]) {
         self.init(dims: dims, vectors: Column(vectors), present: Column(present), beta: beta, prior: prior, users: Column(users))
     }
     /// Over storage that is already laid out (a model image).
-    public init(dims: Int, vectors: Column<Float>, present: Column<Bool>, beta: Double, prior: Double, users: Column<Int>) {
+    public init(dims: Int, vectors: Column<Float>, present: Column<Bool>, beta: Double, prior: Double, users: Column<Int>,
+                slots: ContentSlots? = nil) {
         self.dims = dims; self.vectors = vectors; self.present = present; self.beta = beta; self.prior = prior; self.users = users
+        self.slots = slots
     }
     /// Whether item i has a content vector.
     @inline(__always) func has(_ i: Int) -> Bool { i >= 0 && i < present.count && present[i] }
@@ -185,7 +190,7 @@ public final class ItemModel: @unchecked Sendable {
         popularOrder = p.popularOrder
         content = p.shape.contentDims > 0
             ? ContentVectors(dims: p.shape.contentDims, vectors: p.contentVectors, present: p.contentPresent,
-                             beta: contentBeta, prior: contentPrior, users: p.users)
+                             beta: contentBeta, prior: contentPrior, users: p.users, slots: p.contentSlots)
             : nil
         if content == nil && cfCount != p.shape.count {
             throw RecError.internalError("items without collaborative weights need content vectors")
@@ -421,11 +426,11 @@ extension ItemModel {
         }
     }
 
-    /// Content scores beta * (v_j . sum_i x_i v_i) of items first..<count (one gemv over those
-    /// rows; cs[j - first] is item j's), and whether the history has a content vector at all.
-    func contentScores(_ h: ScoredHistory, scale f: Double, from first: Int) -> (cs: [Float], any: Bool) {
+    /// The history's content profile beta * sum_i x_i v_i (Float, scaled by f), and whether any
+    /// history item has a content vector.
+    func contentProfile(_ h: ScoredHistory, scale f: Double) -> (profile: [Float], any: Bool) {
         let n = count
-        guard let c = content, first >= 0, first <= n else { return ([], false) }
+        guard let c = content else { return ([], false) }
         let d = c.dims
         var profile = [Float](repeating: 0, count: d)
         var any = false
@@ -435,6 +440,16 @@ extension ItemModel {
             let x = Float(e.value * f * c.beta)
             for t in 0..<d { profile[t] += x * c.vectors[base + t] }
         }
+        return (profile, any)
+    }
+
+    /// Content scores beta * (v_j . sum_i x_i v_i) of items first..<count (one gemv over those
+    /// rows; cs[j - first] is item j's), and whether the history has a content vector at all.
+    func contentScores(_ h: ScoredHistory, scale f: Double, from first: Int) -> (cs: [Float], any: Bool) {
+        let n = count
+        guard let c = content, first >= 0, first <= n else { return ([], false) }
+        let d = c.dims
+        let (profile, any) = contentProfile(h, scale: f)
         var cs = [Float](repeating: 0, count: max(0, n - first))
         if any && first < n && c.vectors.count >= n * d {
             c.vectors.withUnsafeBufferPointer { v in profile.withUnsafeBufferPointer { p in cs.withUnsafeMutableBufferPointer { o in

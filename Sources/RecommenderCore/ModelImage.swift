@@ -57,12 +57,16 @@ public enum ImageSection: UInt32, CaseIterable {
     case keyOffsets = 16      // Int64 x (count + 1): item keys (text/uuid ids), see ImageKeys.swift
     case keyBytes = 17        // UInt8 x keyOffsets[count]: the keys' UTF-8 bytes
     case keyOrder = 18        // Int32 x count: item indices sorted by key bytes
+    // the content-only items' content vectors as fixed slots of (dimension, value) pairs
+    // (ContentSlots), so that scoring them reads a few pairs instead of a whole dense vector:
+    case contentSlotDims = 19   // Int32 x (count - cf) x contentSlots
+    case contentSlotValues = 20 // Float x (count - cf) x contentSlots
 
     var elementSize: Int {
         switch self {
         case .itemIds, .indexIds, .categoryOffsets, .users, .popularity, .keyOffsets, .sparseRowStarts: return 8
         case .popularOrder, .indexPositions, .categoryValues, .denseWeights, .similarity, .contentVectors, .keyOrder,
-             .sparseIndices, .sparseWeights: return 4
+             .sparseIndices, .sparseWeights, .contentSlotDims, .contentSlotValues: return 4
         case .contentPresent, .keyBytes: return 1
         }
     }
@@ -70,7 +74,7 @@ public enum ImageSection: UInt32, CaseIterable {
     /// only in full mode (a damaged sparse index is bounds-checked at every use).
     var isBulk: Bool {
         self == .denseWeights || self == .similarity || self == .contentVectors || self == .sparseIndices
-            || self == .sparseWeights
+            || self == .sparseWeights || self == .contentSlotDims || self == .contentSlotValues
     }
 }
 
@@ -102,13 +106,16 @@ public struct ImageShape: Equatable, Sendable {
     /// How the items are identified: integer ids only, or text or uuid keys (surrogate ids).
     public enum KeyKind: UInt32, Sendable { case none = 0, text = 1, uuid = 2 }
 
+    /// Pairs per content-only item in the content slot sections (0 without content vectors).
+    public var contentSlots: Int { contentDims > 0 ? ContentSlots.width(dims: contentDims) : 0 }
+
     /// The sections this shape has, in file order (category values and key bytes last: their
     /// counts are only known once every item was written).
     var sections: [ImageSection] {
         var s: [ImageSection] = [.itemIds, .popularity, .popularOrder, .indexIds, .indexPositions]
         s += sparseNonZeros == nil ? [.denseWeights] : [.sparseRowStarts, .sparseIndices, .sparseWeights]
         if similarityDims > 0 { s.append(.similarity) }
-        if contentDims > 0 { s += [.contentVectors, .contentPresent] }
+        if contentDims > 0 { s += [.contentVectors, .contentPresent, .contentSlotDims, .contentSlotValues] }
         s.append(.users)
         if keys != .none { s += [.keyOffsets, .keyOrder] }
         if hasCategories { s += [.categoryOffsets, .categoryValues] }
@@ -126,6 +133,7 @@ public struct ImageShape: Equatable, Sendable {
         case .categoryValues, .keyBytes: return nil
         case .sparseRowStarts: return cfCount + 1
         case .sparseIndices, .sparseWeights: return sparseNonZeros
+        case .contentSlotDims, .contentSlotValues: return mul(max(0, count - cfCount), contentSlots)
         }
     }
 
@@ -164,7 +172,8 @@ public struct ImageRejected: Error, CustomStringConvertible {
 public enum ModelImage {
     public static let magic: UInt64 = 0x4C45_444F_4D43_4552   // "RECMODEL" little-endian
     /// 2: the key kind in the header and the item key sections (16-18).
-    public static let formatVersion: UInt32 = 2
+    /// 3: the content slot sections (19-20).
+    public static let formatVersion: UInt32 = 3
     public static let headerSize = 256
     static let entrySize = 32
     static let kindDense: UInt32 = 1
@@ -206,6 +215,8 @@ public enum ModelImage {
         public var categories: CategoryLists?
         public var contentVectors: Column<Float>
         public var contentPresent: Column<Bool>
+        /// The content-only items' vectors as slots (nil without content vectors).
+        public var contentSlots: ContentSlots?
         public var users: Column<Int>
         /// The item keys (nil for integer ids).
         public var keys: ImageKeys?
@@ -332,6 +343,7 @@ public enum ModelImage {
             cats = CategoryLists(offsets: offs, values: vals)
         }
         var cvec = Column<Float>(), present = Column<Bool>()
+        var slots: ContentSlots? = nil
         if shape.contentDims > 0 {
             cvec = try section(.contentVectors, Float.self)
             let flags = try section(.contentPresent, UInt8.self)
@@ -341,6 +353,9 @@ public enum ModelImage {
                 throw ImageRejected("bad content flags")
             }
             present = p
+            // bulk: a damaged dimension is bounds-checked where it is used (ContentSlots)
+            slots = ContentSlots(first: shape.cfCount, width: shape.contentSlots,
+                                 dims: try section(.contentSlotDims, Int32.self), values: try section(.contentSlotValues, Float.self))
         }
         let users = try section(.users, Int.self)
         guard users.allSatisfy({ $0 >= 0 }) else { throw ImageRejected("negative user counts") }
@@ -351,7 +366,7 @@ public enum ModelImage {
         }
         return Parts(shape: shape, maxAbsWeight: maxAbs, itemIds: ids, popularity: pop, popularOrder: order, index: index,
                      weights: weights, sparse: sparse, similarity: sim, categories: cats, contentVectors: cvec, contentPresent: present,
-                     users: users, keys: keys, memory: mem)
+                     contentSlots: slots, users: users, keys: keys, memory: mem)
     }
 }
 
@@ -446,6 +461,11 @@ public final class ImageWriter {
             } else {
                 try put(.contentVectors, [Float](repeating: 0, count: shape.contentDims)[...], at: i * shape.contentDims)
                 present.append(0)
+            }
+            if i >= shape.cfCount {
+                let (dims, values) = ContentSlots.slots(of: content ?? [], width: shape.contentSlots)
+                try put(.contentSlotDims, dims[...], at: (i - shape.cfCount) * shape.contentSlots)
+                try put(.contentSlotValues, values[...], at: (i - shape.cfCount) * shape.contentSlots)
             }
         }
         next += 1

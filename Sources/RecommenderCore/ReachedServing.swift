@@ -69,12 +69,12 @@ extension ItemModel {
             if done & 63 == 0 { try interrupt() }
         }
         if n > cf {
-            // the content-only items: scored as scores() scores them, every one a candidate
-            let cs = contentOnlyScores(h, scale: f)
-            for j in cf..<n {
+            // the content-only items the history reaches, scored as scores() scores them (the
+            // others score exactly 0: not candidates, and eligible for the fallback as they were)
+            forEachContentOnlyScore(h, scale: f) { j, v in
                 let m = marks[j]
                 marks[j] = m >> 2 == gen ? m | reachedFlag : stamp | reachedFlag
-                s[j] = j - cf < cs.count ? cs[j - cf] : .nan
+                s[j] = v
                 touched.append(Int32(truncatingIfNeeded: j))
             }
         }

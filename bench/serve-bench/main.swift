@@ -6,7 +6,9 @@
 //   sparse: n items in categories of 500; `rows` of them (the most popular) have a row of 256
 //           weights, half within the item's category, half Zipf-popular over the whole catalog;
 //           a history is 20 items drawn Zipf-like among those rows;
-//   dense:  n x n random weights (small n only).
+//   dense:  n x n random weights (small n only);
+//   content: the sparse model with 1.6% of the catalog content-only items (TF-IDF-like vectors,
+//           one non-zero entry of 256), scored from the dense vectors against the content slots.
 //
 //   swift run -c release ServeBench [sizes, default 20000,100000,1000000] [calls per size, default 3000] [scratch]
 //
@@ -124,6 +126,63 @@ func run(_ label: String, _ m: ItemModel, historyItems: Int, calls: Int, diversi
     print(line)
 }
 
+/// The content-only items' scoring (ContentSlots, issue 7): the same sparse model with `extra`
+/// catalog items the collaborative model has not seen, scored by content vectors that are
+/// TF-IDF-like (one category token each: one non-zero entry of 256, as a shop that registers
+/// only a category column has), once from the dense vectors (one gemv per call over every
+/// content-only item: what serving did before the slots) and once from the slots.
+func contentModels(items n: Int, extra: Int, rows: Int, perRow: Int, seed: UInt64) throws -> (gemv: ItemModel, slots: ItemModel) {
+    let cf = n - extra
+    let base = try sparseModel(items: cf, rows: min(rows, cf), perRow: perRow, seed: seed)
+    let dims = 256
+    var vec = [Float](repeating: 0, count: n * dims)
+    for i in 0..<n {
+        let cat = UInt64(i / 500) &* 0x9E37_79B9_7F4A_7C15
+        vec[i * dims + Int((cat >> 20) % UInt64(dims))] = (cat >> 63) == 0 ? 1 : -1
+    }
+    let vectors = Column(vec), present = Column([Bool](repeating: true, count: n))
+    let users = Column((0..<n).map { $0 < cf ? max(1, 1000 / ($0 + 1)) : 0 })
+    vec = []
+    let slots = ContentSlots(vectors: vectors, dims: dims, first: cf, count: n)
+    func model(_ s: ContentSlots?) throws -> ItemModel {
+        try ItemModel(version: 1, itemIds: (0..<n).map { Int64($0 + 1) }, weights: [],
+                      popularity: (0..<n).map { 1 / Double($0 + 1) }, categories: (0..<n).map { [Int32($0 / 500)] },
+                      similarityDims: 0, similarityVectors: [], weighting: .log, cfCount: cf,
+                      content: ContentVectors(dims: dims, vectors: vectors, present: present, beta: 0.02, prior: 0, users: users, slots: s),
+                      sparse: base.sparse)
+    }
+    return (try model(nil), try model(slots))
+}
+
+func runContent(_ label: String, _ a: ItemModel, _ b: ItemModel, historyItems: Int, calls: Int, seed: UInt64) throws {
+    var rng = Rng(s: seed)
+    let histories: [History] = (0..<500).map { _ in
+        var h = History()
+        for _ in 0..<20 { h.add(item: Int64(rng.zipf(historyItems) + 1), weight: 1) }
+        return h
+    }
+    var oa = RecommendOptions(k: 10, diversity: 0), ob = oa
+    oa.scratch = a.makeScratch(); ob.scratch = b.makeScratch()
+    for h in histories.prefix(20) { _ = try a.recommend(h, oa); _ = try b.recommend(h, ob) }
+    var ta: [Double] = [], tb: [Double] = []
+    var mismatches = 0
+    for c in 0..<calls {
+        let h = histories[c % histories.count]
+        var ra: [Recommendation] = [], rb: [Recommendation] = []
+        if c % 2 == 0 {
+            var t = now(); ra = try a.recommend(h, oa); ta.append(now() - t)
+            t = now(); rb = try b.recommend(h, ob); tb.append(now() - t)
+        } else {
+            var t = now(); rb = try b.recommend(h, ob); tb.append(now() - t)
+            t = now(); ra = try a.recommend(h, oa); ta.append(now() - t)
+        }
+        if ra != rb { mismatches += 1 }
+    }
+    let ma = percentile(ta, 0.5), mb = percentile(tb, 0.5)
+    print("\(label): dense gemv p50 \(fmt(ma)) us p95 \(fmt(percentile(ta, 0.95))) us | content slots p50 \(fmt(mb)) us p95 \(fmt(percentile(tb, 0.95))) us"
+          + " | ratio of medians \(fmt(ma / mb))x | lists differing: \(mismatches) of \(calls)")
+}
+
 let args = CommandLine.arguments
 let sizes = args.count > 1 ? args[1].split(separator: ",").compactMap { Int($0) } : [20_000, 100_000, 1_000_000]
 let calls = args.count > 2 ? Int(args[2]) ?? 3000 : 3000
@@ -137,6 +196,14 @@ for n in sizes {
     for d in [0.0, 0.3] {
         try run("sparse \(n)", m, historyItems: rows, calls: calls, diversity: d, seed: 7)
     }
+}
+for n in sizes {
+    // a catalog with 1.6% of its items new (content only), as in bench/scale.sh's 1,000,000-item catalog
+    let extra = max(1, n * 16 / 1000), rows = min(n - extra, 200_000)
+    let t0 = now()
+    let (g, sl) = try contentModels(items: n, extra: extra, rows: rows, perRow: 256, seed: UInt64(n) &+ 1)
+    print("sparse model with content: \(n) items, \(extra) of them content only, built in \(fmt((now() - t0) / 1e6)) s")
+    try runContent("content \(n)", g, sl, historyItems: rows, calls: calls, seed: 9)
 }
 if sizes.contains(where: { $0 <= 100_000 }) {
     let n = 5000
