@@ -1,54 +1,62 @@
 extension ItemModel {
-    /// The content-only items (cfCount..<count) a history reaches, with their Float scores as
-    /// contentOnlyScores() gives them, passed to `body(j, score)` in increasing j:
-    ///   - NaN for an item without a content vector, and for every item when no history item has
-    ///     one (such an item cannot be scored; the popularity fallback leaves it out);
-    ///   - the score of every item whose vector shares a non-zero dimension with the history's
-    ///     content profile.
-    /// The others score exactly 0 and are not passed: no relevance signal makes them candidates.
-    /// With the image's content slots (ContentSlots) an item costs its few non-zero pairs; without
-    /// them (a model built in memory) one gemv over the dense vectors scores every item.
-    func forEachContentOnlyScore(_ h: ScoredHistory, scale f: Double, _ body: (Int, Float) -> Void) {
+    /// The content-only items (cfCount..<count) a history's content profile reaches, as terms of
+    /// their Float scores: `body(j, term)` for each, and an item's score is the sum of its terms
+    /// in the order given, starting from 0 (the scores contentOnlyScores() gives):
+    ///   - with the image's posting lists (ContentSlots), one term per non-zero dimension the
+    ///     item shares with the profile, dimensions increasing, and one term (the dense dot
+    ///     product) for an item whose vector is listed as dense; the other items score exactly 0
+    ///     and get no term;
+    ///   - without them (a model built in memory), one gemv over the dense vectors and one term
+    ///     per item with a vector.
+    /// Items without a vector, and every item when no history item has one, are not passed: they
+    /// cannot be scored (see contentOnlyUnreachable). Returns whether the history has a content
+    /// vector.
+    @discardableResult
+    func forEachContentOnlyTerm(_ h: ScoredHistory, scale f: Double, _ body: (Int32, Float) -> Void) -> Bool {
         let n = count, cf = cfCount
-        guard n > cf, let c = content else { return }
-        guard let sl = c.slots, sl.covers(first: cf, count: n), c.present.count >= n, c.vectors.count >= n * c.dims else {
-            let cs = contentOnlyScores(h, scale: f)
-            for j in cf..<n { body(j, j - cf < cs.count ? cs[j - cf] : .nan) }
-            return
+        guard n > cf, let c = content else { return false }
+        guard let sl = c.slots, sl.covers(first: cf, count: n, dims: c.dims), c.present.count >= n, c.vectors.count >= n * c.dims else {
+            let (cs, any) = contentScores(h, scale: f, from: cf)
+            guard any else { return false }
+            for j in cf..<n where c.present[j] && j - cf < cs.count { body(Int32(truncatingIfNeeded: j), cs[j - cf]) }
+            return true
         }
         let (profile, any) = contentProfile(h, scale: f)
-        guard any, profile.count == c.dims else {
-            for j in cf..<n { body(j, .nan) }
-            return
-        }
-        let d = c.dims, w = sl.width
+        guard any, profile.count == c.dims else { return false }
+        let d = c.dims
         profile.withUnsafeBufferPointer { p in
-            sl.dims.withUnsafeBufferPointer { dims in
+            sl.items.withUnsafeBufferPointer { items in
                 sl.values.withUnsafeBufferPointer { vals in
+                    for k in 0..<d where p[k] != 0 {
+                        let x = p[k]
+                        for t in Int(sl.starts[k])..<Int(sl.starts[k + 1]) {
+                            let j = items[t]
+                            guard Int(j) >= cf && Int(j) < n else { continue }   // a damaged index
+                            body(j, x * vals[t])
+                        }
+                    }
+                    // vectors with more non-zero entries than the lists hold: the dense dot product
                     c.vectors.withUnsafeBufferPointer { vectors in
-                        for j in cf..<n {
-                            guard c.present[j] else { body(j, .nan); continue }
-                            let base = (j - cf) * w
-                            if dims[base] == ContentSlots.dense {
-                                // more non-zero entries than slots: the dense vector (as the gemv sums it)
-                                var dot: Float = 0
-                                let vb = j * d
-                                for t in 0..<d { dot += vectors[vb + t] * p[t] }
-                                body(j, dot)
-                                continue
-                            }
-                            var dot: Float = 0, hit = false
-                            for t in base..<(base + w) {
-                                let k = Int(dims[t])
-                                guard k >= 0 && k < d else { break }   // the end marker, or a damaged dimension
-                                let x = p[k]
-                                if x != 0 { dot += x * vals[t]; hit = true }
-                            }
-                            if hit { body(j, dot) }
+                        for t in Int(sl.starts[d])..<Int(sl.starts[d + 1]) {
+                            let j = Int(items[t])
+                            guard j >= cf && j < n && c.present[j] else { continue }
+                            var dot: Float = 0
+                            let vb = j * d
+                            for q in 0..<d { dot += vectors[vb + q] * p[q] }
+                            body(Int32(truncatingIfNeeded: j), dot)
                         }
                     }
                 }
             }
         }
+        return true
+    }
+
+    /// Whether content-only item j cannot be scored for a history (NaN in scores()): it has no
+    /// content vector, or the history has none (`historyHasContent`).
+    @inline(__always) func contentOnlyUnreachable(_ j: Int, historyHasContent: Bool) -> Bool {
+        guard j >= cfCount, j < count else { return false }
+        guard historyHasContent, let c = content, j < c.present.count else { return true }
+        return !c.present[j]
     }
 }

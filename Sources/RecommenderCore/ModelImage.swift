@@ -57,16 +57,17 @@ public enum ImageSection: UInt32, CaseIterable {
     case keyOffsets = 16      // Int64 x (count + 1): item keys (text/uuid ids), see ImageKeys.swift
     case keyBytes = 17        // UInt8 x keyOffsets[count]: the keys' UTF-8 bytes
     case keyOrder = 18        // Int32 x count: item indices sorted by key bytes
-    // the content-only items' content vectors as fixed slots of (dimension, value) pairs
-    // (ContentSlots), so that scoring them reads a few pairs instead of a whole dense vector:
-    case contentSlotDims = 19   // Int32 x (count - cf) x contentSlots
-    case contentSlotValues = 20 // Float x (count - cf) x contentSlots
+    // the content-only items' content vectors as posting lists by dimension (ContentSlots), so
+    // that scoring them touches only the items sharing a dimension with the history's profile:
+    case contentPostingStarts = 19  // Int64 x (contentDims + 2)
+    case contentPostingItems = 20   // Int32 x (count - cf) x width (the tail unused, -1)
+    case contentPostingValues = 21  // Float x (count - cf) x width
 
     var elementSize: Int {
         switch self {
-        case .itemIds, .indexIds, .categoryOffsets, .users, .popularity, .keyOffsets, .sparseRowStarts: return 8
+        case .itemIds, .indexIds, .categoryOffsets, .users, .popularity, .keyOffsets, .sparseRowStarts, .contentPostingStarts: return 8
         case .popularOrder, .indexPositions, .categoryValues, .denseWeights, .similarity, .contentVectors, .keyOrder,
-             .sparseIndices, .sparseWeights, .contentSlotDims, .contentSlotValues: return 4
+             .sparseIndices, .sparseWeights, .contentPostingItems, .contentPostingValues: return 4
         case .contentPresent, .keyBytes: return 1
         }
     }
@@ -74,7 +75,7 @@ public enum ImageSection: UInt32, CaseIterable {
     /// only in full mode (a damaged sparse index is bounds-checked at every use).
     var isBulk: Bool {
         self == .denseWeights || self == .similarity || self == .contentVectors || self == .sparseIndices
-            || self == .sparseWeights || self == .contentSlotDims || self == .contentSlotValues
+            || self == .sparseWeights || self == .contentPostingItems || self == .contentPostingValues
     }
 }
 
@@ -106,16 +107,13 @@ public struct ImageShape: Equatable, Sendable {
     /// How the items are identified: integer ids only, or text or uuid keys (surrogate ids).
     public enum KeyKind: UInt32, Sendable { case none = 0, text = 1, uuid = 2 }
 
-    /// Pairs per content-only item in the content slot sections (0 without content vectors).
-    public var contentSlots: Int { contentDims > 0 ? ContentSlots.width(dims: contentDims) : 0 }
-
     /// The sections this shape has, in file order (category values and key bytes last: their
     /// counts are only known once every item was written).
     var sections: [ImageSection] {
         var s: [ImageSection] = [.itemIds, .popularity, .popularOrder, .indexIds, .indexPositions]
         s += sparseNonZeros == nil ? [.denseWeights] : [.sparseRowStarts, .sparseIndices, .sparseWeights]
         if similarityDims > 0 { s.append(.similarity) }
-        if contentDims > 0 { s += [.contentVectors, .contentPresent, .contentSlotDims, .contentSlotValues] }
+        if contentDims > 0 { s += [.contentVectors, .contentPresent, .contentPostingStarts, .contentPostingItems, .contentPostingValues] }
         s.append(.users)
         if keys != .none { s += [.keyOffsets, .keyOrder] }
         if hasCategories { s += [.categoryOffsets, .categoryValues] }
@@ -133,7 +131,8 @@ public struct ImageShape: Equatable, Sendable {
         case .categoryValues, .keyBytes: return nil
         case .sparseRowStarts: return cfCount + 1
         case .sparseIndices, .sparseWeights: return sparseNonZeros
-        case .contentSlotDims, .contentSlotValues: return mul(max(0, count - cfCount), contentSlots)
+        case .contentPostingStarts: return contentDims + 2
+        case .contentPostingItems, .contentPostingValues: return ContentSlots.capacity(items: count - cfCount, dims: contentDims)
         }
     }
 
@@ -172,7 +171,7 @@ public struct ImageRejected: Error, CustomStringConvertible {
 public enum ModelImage {
     public static let magic: UInt64 = 0x4C45_444F_4D43_4552   // "RECMODEL" little-endian
     /// 2: the key kind in the header and the item key sections (16-18).
-    /// 3: the content slot sections (19-20).
+    /// 3: the content posting sections (19-21).
     public static let formatVersion: UInt32 = 3
     public static let headerSize = 256
     static let entrySize = 32
@@ -215,7 +214,7 @@ public enum ModelImage {
         public var categories: CategoryLists?
         public var contentVectors: Column<Float>
         public var contentPresent: Column<Bool>
-        /// The content-only items' vectors as slots (nil without content vectors).
+        /// The content-only items' vectors as posting lists (nil without content vectors).
         public var contentSlots: ContentSlots?
         public var users: Column<Int>
         /// The item keys (nil for integer ids).
@@ -353,9 +352,14 @@ public enum ModelImage {
                 throw ImageRejected("bad content flags")
             }
             present = p
-            // bulk: a damaged dimension is bounds-checked where it is used (ContentSlots)
-            slots = ContentSlots(first: shape.cfCount, width: shape.contentSlots,
-                                 dims: try section(.contentSlotDims, Int32.self), values: try section(.contentSlotValues, Float.self))
+            // the starts always (O(dims)); items and values are bulk: a damaged item index is
+            // bounds-checked where it is read (ContentSlots)
+            let l = ContentSlots(first: shape.cfCount, dims: shape.contentDims, starts: try section(.contentPostingStarts, Int64.self),
+                                 items: try section(.contentPostingItems, Int32.self), values: try section(.contentPostingValues, Float.self))
+            guard l.covers(first: shape.cfCount, count: n, dims: shape.contentDims) else {
+                throw ImageRejected("the content posting lists are damaged")
+            }
+            slots = l
         }
         let users = try section(.users, Int.self)
         guard users.allSatisfy({ $0 >= 0 }) else { throw ImageRejected("negative user counts") }
@@ -382,6 +386,8 @@ public final class ImageWriter {
     var ids: [Int64] = [], pop: [Double] = [], users: [Int64] = [], present: [UInt8] = []
     var catOffsets: [Int64] = [0], catValues: [Int32] = []
     var keyOffsets: [Int64] = [0], keyBytes: [UInt8] = []
+    /// The content-only items' posting lists, laid out by finish().
+    var postings: ContentSlots.Builder
     /// The sparse kind: row starts so far (rows are added in index order).
     var rowStarts: [Int64] = [0]
     var maxAbs: Float = 0
@@ -393,6 +399,7 @@ public final class ImageWriter {
         }
         self.shape = shape
         self.sink = sink
+        postings = ContentSlots.Builder(first: shape.cfCount, dims: shape.contentDims)
         // category values come last: their offset does not depend on their count
         offsets = layout.offsets
         for s in shape.sections { sums[s] = Checksum() }
@@ -462,11 +469,7 @@ public final class ImageWriter {
                 try put(.contentVectors, [Float](repeating: 0, count: shape.contentDims)[...], at: i * shape.contentDims)
                 present.append(0)
             }
-            if i >= shape.cfCount {
-                let (dims, values) = ContentSlots.slots(of: content ?? [], width: shape.contentSlots)
-                try put(.contentSlotDims, dims[...], at: (i - shape.cfCount) * shape.contentSlots)
-                try put(.contentSlotValues, values[...], at: (i - shape.cfCount) * shape.contentSlots)
-            }
+            if i >= shape.cfCount { postings.add(item: i, vector: content) }
         }
         next += 1
     }
@@ -523,7 +526,15 @@ public final class ImageWriter {
             }
             try put(.sparseRowStarts, rowStarts[...], at: 0)
         }
-        if shape.contentDims > 0 { try put(.contentPresent, present[...], at: 0) }
+        if shape.contentDims > 0 {
+            try put(.contentPresent, present[...], at: 0)
+            guard let cap = shape.elements(.contentPostingItems), let l = postings.finish(capacity: cap) else {
+                throw RecError.internalError("model image: the content posting lists do not fit")
+            }
+            try put(.contentPostingStarts, l.starts[...], at: 0)
+            try put(.contentPostingItems, l.items[...], at: 0)
+            try put(.contentPostingValues, l.values[...], at: 0)
+        }
         if shape.hasCategories {
             try put(.categoryOffsets, catOffsets[...], at: 0)
             try put(.categoryValues, catValues[...], at: 0)

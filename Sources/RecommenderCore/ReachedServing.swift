@@ -9,14 +9,15 @@
 /// whole catalog: same items, same order, same ties, same scores (unit-tested against it). When
 /// they cannot (fewer positive eligible reached items than the pool, or a category cap that
 /// the positive items cannot fill), the call returns nil and recommend() takes the general path.
-/// Content-only items (new since training, indices cfCount..<count) are all candidates, as in
-/// SparseServing.swift.
+/// Content-only items (new since training, indices cfCount..<count) are reached through the
+/// history's content profile (ItemModel+ContentOnly.swift): those sharing a dimension with it are
+/// candidates, the others score exactly 0, as in SparseServing.swift.
 extension ItemModel {
     /// The bytes of this model's scratch (ScoringScratch.swift), before it is made.
-    public var scratchBytes: Int { ScoringScratch.bytes(items: count, marks: sparseRowsOnly) }
+    public var scratchBytes: Int { ScoringScratch.bytes(items: count) }
 
-    /// A scratch for this model (the marks only for the reached-items path).
-    public func makeScratch() -> ScoringScratch { ScoringScratch(items: count, marks: sparseRowsOnly) }
+    /// A scratch for this model.
+    public func makeScratch() -> ScoringScratch { ScoringScratch(items: count) }
 
     /// The sparse kind's list for a history with a usable entry, or nil when the general path
     /// must decide (see above). `opt.allowed`, when given, has `count` entries (checked by
@@ -26,84 +27,67 @@ extension ItemModel {
         if let a = opt.allowed, a.count != count { return nil }
         let n = count, cf = cfCount
         let interrupt = opt.interrupt
-        sc.begin()
-        // the scratch's arrays as locals for the call (moved, not copied), given back on every exit
-        var s: [Float] = [], marks: [UInt16] = [], touched: [Int32] = []
-        swap(&s, &sc.scores); swap(&marks, &sc.marks); swap(&touched, &sc.touched)
-        defer { swap(&s, &sc.scores); swap(&marks, &sc.marks); swap(&touched, &sc.touched) }
-        guard s.count == n, marks.count == n else { return nil }
-        let gen = sc.generation, stamp = gen << 2
-        let reachedFlag = ScoringScratch.reachedFlag, seenFlag = ScoringScratch.seenFlag
+        // the scratch's scores and table as locals for the call (moved, not copied), given back
+        // on every exit
+        var s: [Float] = [], table = ReachedTable()
+        swap(&s, &sc.scores); swap(&table, &sc.table)
+        defer { swap(&s, &sc.scores); swap(&table, &sc.table) }
+        guard s.count == n else { return nil }
+        // sized for the history's rows (and its own items); content-only items grow it as needed
+        var expected = h.seen.count
+        for e in h.entries where e.index >= 0 && Int(e.index) < cf { expected += sw.range(Int(e.index)).count }
+        table.reset(expecting: min(expected, n))
+        let reachedFlag = ReachedTable.reached, seenFlag = ReachedTable.seen
         if opt.excludeSeen {
-            for i in h.seen where i >= 0 && Int(i) < n { marks[Int(i)] = stamp | seenFlag }
+            for i in h.seen where i >= 0 && Int(i) < n { table.flags[table.insert(i)] |= seenFlag }
         }
         // Scores: the rows of the history's entries summed in the order scores() sums them (an
         // item's first term is added to 0, as to a fresh array's entry).
         let f = floatScale(h)
         var done = 0
-        for e in h.entries where e.index >= 0 && Int(e.index) < cf {
-            let x = Float(e.value * f)
-            let r = sw.range(Int(e.index))
-            touched.reserveCapacity(touched.count + r.count)
-            s.withUnsafeMutableBufferPointer { sp in
-                marks.withUnsafeMutableBufferPointer { mp in
-                    sw.cols.withUnsafeBufferPointer { cols in
-                        sw.vals.withUnsafeBufferPointer { vals in
-                            guard r.lowerBound >= 0, r.upperBound <= cols.count, r.upperBound <= vals.count else { return }
-                            for t in r {
-                                let j = Int(cols[t])
-                                guard j >= 0 && j < cf else { continue }    // a damaged index is skipped, as addRow skips it
-                                let m = mp[j]
-                                if m >> 2 != gen {
-                                    mp[j] = stamp | reachedFlag; sp[j] = 0; touched.append(Int32(truncatingIfNeeded: j))
-                                } else if m & reachedFlag == 0 {
-                                    mp[j] = m | reachedFlag; sp[j] = 0; touched.append(Int32(truncatingIfNeeded: j))
-                                }
-                                sp[j] += x * vals[t]
-                            }
-                        }
-                    }
+        try sw.cols.withUnsafeBufferPointer { cols in
+            try sw.vals.withUnsafeBufferPointer { vals in
+                for e in h.entries where e.index >= 0 && Int(e.index) < cf {
+                    table.scatter(cols, vals, sw.range(Int(e.index)), times: Float(e.value * f), limit: cf)
+                    done += 1
+                    if done & 63 == 0 { try interrupt() }
                 }
             }
-            done += 1
-            if done & 63 == 0 { try interrupt() }
         }
+        try interrupt()
+        // the content-only items the history's content profile reaches, scored as scores()
+        // scores them; the others score exactly 0 (not candidates) or cannot be scored (NaN in
+        // scores(): left out of the popularity fallback below)
+        var historyHasContent = false
         if n > cf {
-            // the content-only items the history reaches, scored as scores() scores them (the
-            // others score exactly 0: not candidates, and eligible for the fallback as they were)
-            forEachContentOnlyScore(h, scale: f) { j, v in
-                let m = marks[j]
-                marks[j] = m >> 2 == gen ? m | reachedFlag : stamp | reachedFlag
-                s[j] = v
-                touched.append(Int32(truncatingIfNeeded: j))
+            historyHasContent = forEachContentOnlyTerm(h, scale: f) { j, term in
+                let slot = table.insert(j)
+                if table.flags[slot] & reachedFlag == 0 { table.flags[slot] |= reachedFlag; table.scores[slot] = 0 }
+                table.scores[slot] += term
             }
         }
         try interrupt()
         let allowed = opt.allowed
-        // eligible: allowed by the shop's filter and not excluded as seen
-        @inline(__always) func eligible(_ j: Int) -> Bool {
+        // eligible: allowed by the shop's filter and not excluded as seen (flags: the item's in
+        // the table, 0 when it is not there)
+        @inline(__always) func eligible(_ j: Int, flags: UInt8) -> Bool {
             if let a = allowed, !a[j] { return false }
-            let m = marks[j]
-            return !(m >> 2 == gen && m & seenFlag != 0)
-        }
-        @inline(__always) func isReached(_ j: Int) -> Bool {
-            let m = marks[j]
-            return m >> 2 == gen && m & reachedFlag != 0
+            return flags & seenFlag == 0
         }
         var cap = CategoryCap(limit: opt.maxPerCategory, categories: categories)
-        // no relevance signal (every eligible reached score 0 or NaN; the others are 0): the
-        // popularity order, leaving out the items this history cannot reach at all (NaN)
         // One pass over the reached items gathers the eligible ones with a non-zero, non-NaN score
         // (what the signal test, the pool and the near-the-cut items look at) with their scores,
-        // so that the later passes read a compact list instead of the catalog-wide arrays again.
+        // so that the later passes read a compact list.
         var candidates: [(score: Float, item: Int32)] = []
         swap(&candidates, &sc.candidates)
         defer { candidates.removeAll(keepingCapacity: true); swap(&candidates, &sc.candidates) }
-        candidates.reserveCapacity(touched.count)
+        candidates.reserveCapacity(table.count)
         var positives = 0
-        for i in touched {
-            let j = Int(i), v = s[j]
-            if v != 0 && !v.isNaN && eligible(j) {
+        for slot in table.order {
+            let t = Int(slot), fl = table.flags[t]
+            guard fl & reachedFlag != 0 else { continue }
+            let i = table.keys[t], v = table.scores[t]
+            if v != 0 && !v.isNaN && eligible(Int(i), flags: fl) {
                 candidates.append((v, i))
                 if v > 0 { positives += 1 }
             }
@@ -112,7 +96,12 @@ extension ItemModel {
             // no relevance signal (every eligible reached score 0 or NaN; the others are 0): the
             // popularity order, leaving out the items this history cannot reach at all (NaN)
             let unknown = opt.excludeSeen ? Set(h.unknownItems) : []
-            return popular(k: opt.k, isEligible: { j in eligible(j) && !(isReached(j) && s[j].isNaN) }, excludeIds: unknown, cap: &cap)
+            return popular(k: opt.k, isEligible: { j in
+                let slot = table.find(Int32(truncatingIfNeeded: j))
+                let fl = slot < 0 ? 0 : table.flags[slot]
+                return eligible(j, flags: fl) && !(fl & reachedFlag != 0 && table.scores[slot].isNaN)
+                    && !contentOnlyUnreachable(j, historyHasContent: historyHasContent)
+            }, excludeIds: unknown, cap: &cap)
         }
         let bound = floatErrorBound(h)
         let poolSize = opt.diversity > 0 ? max(opt.k, max(opt.poolMinimum, opt.poolFactor * opt.k)) : opt.k
@@ -123,7 +112,8 @@ extension ItemModel {
         try interrupt()
         // near the cut (see recommend()): reached items only, the others score exactly 0
         if let last = pool.last, pool.count == poolSize {
-            let threshold = Double(s[Int(last)]) - 2 * bound
+            let slot = table.find(last)
+            let threshold = Double(slot < 0 ? 0 : table.scores[slot]) - 2 * bound
             let inPool = Set(pool)
             for (v, i) in candidates where v.isFinite && Double(v) >= threshold && !inPool.contains(i) { pool.append(i) }
         }
@@ -158,10 +148,12 @@ extension ItemModel {
             let before = pool.count
             let inPool = Set(pool)
             var more: [Int32] = []
-            for i in touched {
-                let j = Int(i), v = s[j]
+            for slot in table.order {
+                let t = Int(slot), fl = table.flags[t]
+                guard fl & reachedFlag != 0 else { continue }
+                let i = table.keys[t], v = table.scores[t]
                 // positive exact sums only: a finite Float score below -2 x bound cannot be one
-                guard !v.isNaN, !v.isFinite || Double(v) > -2 * bound, eligible(j), !inPool.contains(i) else { continue }
+                guard !v.isNaN, !v.isFinite || Double(v) > -2 * bound, eligible(Int(i), flags: fl), !inPool.contains(i) else { continue }
                 more.append(i)
             }
             try exactScores(h, more, into: &exact, interrupt: interrupt)

@@ -57,8 +57,8 @@ final class ScoringScratchTests: XCTestCase {
         let (sm, dm) = try models(items: n, density: 0.12, seed: 7)
         let scratch = sm.makeScratch(), denseScratch = dm.makeScratch()
         XCTAssertEqual(scratch.items, n)
-        XCTAssertEqual(scratch.bytes, n * 6, "scores and marks for the sparse kind")
-        XCTAssertEqual(denseScratch.bytes, n * 4, "the dense kind needs the scores only")
+        XCTAssertEqual(scratch.bytes, n * 4, "the scores up front; the reached items' table grows with the calls")
+        XCTAssertEqual(denseScratch.bytes, n * 4)
         var rng = LCG(17)
         var reachedLists = 0, capContinued = 0
         for trial in 0..<240 {
@@ -118,13 +118,19 @@ final class ScoringScratchTests: XCTestCase {
         XCTAssertTrue(again.allSatisfy { !Set(a.order).contains($0.itemId) })
         XCTAssertEqual(again.map(\.itemId), a1.map(\.itemId))
         XCTAssertFalse(bSeen.isEmpty)
-        // the generation wraps: the stamps are cleared once and the lists stay the same
-        shared.generation = ScoringScratch.maxGeneration - 1
-        for _ in 0..<4 {
-            assertSame(try sm.recommend(a, opt), a1, "across the generation wrap")
-            assertSame(try sm.recommend(b, opt), b1, "across the generation wrap")
+        // a call that reaches every item (the table grows past its first size), then small ones
+        var all = History()
+        for i in 0..<n { all.add(item: Int64(100 + i), weight: Double(1 + i % 3)) }
+        var fresh = RecommendOptions(k: 10, diversity: 0)
+        fresh.excludeSeen = false
+        var big = opt
+        big.excludeSeen = false
+        assertSame(try sm.recommend(all, big), try sm.recommend(all, fresh), "a call reaching the whole catalog")
+        XCTAssertGreaterThanOrEqual(shared.table.capacity, 2 * n)
+        for _ in 0..<3 {
+            assertSame(try sm.recommend(a, opt), a1, "after the big call")
+            assertSame(try sm.recommend(b, opt), b1, "after the big call")
         }
-        XCTAssertLessThan(shared.generation, 10)
     }
 
     func testAnInterruptedCallLeavesTheScratchUsable() throws {

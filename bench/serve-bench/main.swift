@@ -8,7 +8,7 @@
 //           a history is 20 items drawn Zipf-like among those rows;
 //   dense:  n x n random weights (small n only);
 //   content: the sparse model with 1.6% of the catalog content-only items (TF-IDF-like vectors,
-//           one non-zero entry of 256), scored from the dense vectors against the content slots.
+//           one non-zero entry of 256), scored from the dense vectors against the posting lists.
 //
 //   swift run -c release ServeBench [sizes, default 20000,100000,1000000] [calls per size, default 3000] [scratch]
 //
@@ -130,7 +130,7 @@ func run(_ label: String, _ m: ItemModel, historyItems: Int, calls: Int, diversi
 /// catalog items the collaborative model has not seen, scored by content vectors that are
 /// TF-IDF-like (one category token each: one non-zero entry of 256, as a shop that registers
 /// only a category column has), once from the dense vectors (one gemv per call over every
-/// content-only item: what serving did before the slots) and once from the slots.
+/// content-only item: what serving did before the posting lists) and once from the lists.
 func contentModels(items n: Int, extra: Int, rows: Int, perRow: Int, seed: UInt64) throws -> (gemv: ItemModel, slots: ItemModel) {
     let cf = n - extra
     let base = try sparseModel(items: cf, rows: min(rows, cf), perRow: perRow, seed: seed)
@@ -143,7 +143,7 @@ func contentModels(items n: Int, extra: Int, rows: Int, perRow: Int, seed: UInt6
     let vectors = Column(vec), present = Column([Bool](repeating: true, count: n))
     let users = Column((0..<n).map { $0 < cf ? max(1, 1000 / ($0 + 1)) : 0 })
     vec = []
-    let slots = ContentSlots(vectors: vectors, dims: dims, first: cf, count: n)
+    let slots = ContentSlots(vectors: vectors, present: present, dims: dims, first: cf, count: n)
     func model(_ s: ContentSlots?) throws -> ItemModel {
         try ItemModel(version: 1, itemIds: (0..<n).map { Int64($0 + 1) }, weights: [],
                       popularity: (0..<n).map { 1 / Double($0 + 1) }, categories: (0..<n).map { [Int32($0 / 500)] },
@@ -179,7 +179,7 @@ func runContent(_ label: String, _ a: ItemModel, _ b: ItemModel, historyItems: I
         if ra != rb { mismatches += 1 }
     }
     let ma = percentile(ta, 0.5), mb = percentile(tb, 0.5)
-    print("\(label): dense gemv p50 \(fmt(ma)) us p95 \(fmt(percentile(ta, 0.95))) us | content slots p50 \(fmt(mb)) us p95 \(fmt(percentile(tb, 0.95))) us"
+    print("\(label): dense gemv p50 \(fmt(ma)) us p95 \(fmt(percentile(ta, 0.95))) us | posting lists p50 \(fmt(mb)) us p95 \(fmt(percentile(tb, 0.95))) us"
           + " | ratio of medians \(fmt(ma / mb))x | lists differing: \(mismatches) of \(calls)")
 }
 
