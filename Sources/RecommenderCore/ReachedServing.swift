@@ -36,7 +36,7 @@ extension ItemModel {
         // sized for the history's rows (and its own items); content-only items grow it as needed
         var expected = h.seen.count
         for e in h.entries where e.index >= 0 && Int(e.index) < cf { expected += sw.range(Int(e.index)).count }
-        table.reset(expecting: min(expected, n))
+        table.reset(expecting: min(expected, n), items: n)
         let reachedFlag = ReachedTable.reached, seenFlag = ReachedTable.seen
         if opt.excludeSeen {
             for i in h.seen where i >= 0 && Int(i) < n { table.flags[table.insert(i)] |= seenFlag }

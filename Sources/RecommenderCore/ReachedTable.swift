@@ -8,7 +8,16 @@
 /// The table is emptied entry by entry at the start of the next call (O(entries), not
 /// O(catalog)); it grows (doubling, re-inserting) when a call reaches more items than it holds,
 /// and is given back when a call needs far less than a huge earlier one left.
+///
+/// For a small catalog (at most `directLimit` items) the table is direct-mapped instead: one slot
+/// per item, the item index is the slot (no hashing, no probing, never grows). Its arrays (9 bytes
+/// an item, 576 kB at the limit) stay in the core's L2 cache, where indexing them directly beats
+/// hashing (measured at 20,000 items through SQL: p50 0.21 ms direct against 0.23-0.25 hashed).
 struct ReachedTable {
+    /// Variable for the tests (0: every table hashed).
+    static var directLimit = 1 << 16
+    /// Direct-mapped: slot j holds item j.
+    private(set) var direct = false
     static let empty: Int32 = -1
     static let reached: UInt8 = 1
     static let seen: UInt8 = 2
@@ -32,14 +41,20 @@ struct ReachedTable {
         return s
     }
 
-    /// Empties the table for a call expected to insert about `entries` items.
-    mutating func reset(expecting entries: Int) {
+    /// Empties the table for a call expected to insert about `entries` of the items 0..<items.
+    mutating func reset(expecting entries: Int, items: Int) {
         keys.withUnsafeMutableBufferPointer { k in
             for s in order { k[Int(s)] = Self.empty }
         }
         order.removeAll(keepingCapacity: true)
+        if items <= Self.directLimit {
+            // one slot per item (a power of two, at least 64)
+            let size = Self.size(for: max(1, items) / 2 + 1)
+            if !direct || keys.count < size { allocate(size); direct = true }
+            return
+        }
         let want = Self.size(for: max(0, entries))
-        if want > keys.count || (keys.count > 1 << 16 && keys.count > 8 * want) { allocate(want) }
+        if direct || want > keys.count || (keys.count > 1 << 16 && keys.count > 8 * want) { direct = false; allocate(want) }
     }
 
     private mutating func allocate(_ size: Int) {
@@ -51,9 +66,11 @@ struct ReachedTable {
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
 
-    /// Fibonacci hashing of the item index into the table's bits.
+    /// Fibonacci hashing of the item index into the table's bits; the index itself when the
+    /// table is direct-mapped.
     @inline(__always) func home(_ j: Int32) -> Int {
-        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: j)) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        direct ? Int(UInt32(bitPattern: j)) & (keys.count - 1)
+               : Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: j)) &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
     /// The slot of item j, or -1 when it is not in the table.
@@ -77,13 +94,14 @@ struct ReachedTable {
 
     /// Makes room for `more` insertions without growing in between (the scatter loop relies on it).
     mutating func reserve(_ more: Int) {
+        if direct { return }
         let need = order.count + max(0, more)
         if need * 2 > keys.count { grow(to: Self.size(for: need)) }
     }
 
     /// The slot of item j, inserted with score 0 and no flags when absent.
     @inline(__always) mutating func insert(_ j: Int32) -> Int {
-        if (order.count + 1) * 2 > keys.count { grow(to: Self.size(for: order.count + 1)) }
+        if !direct && (order.count + 1) * 2 > keys.count { grow(to: Self.size(for: order.count + 1)) }
         let mask = keys.count - 1
         var s = home(j)
         while true {
@@ -106,7 +124,7 @@ struct ReachedTable {
                           times x: Float, limit: Int) {
         guard range.lowerBound >= 0, range.upperBound <= cols.count, range.upperBound <= vals.count else { return }
         reserve(range.count)
-        let mask = keys.count - 1, sh = shift
+        let mask = keys.count - 1, sh = shift, isDirect = direct
         let reachedFlag = Self.reached
         keys.withUnsafeMutableBufferPointer { kp in
             scores.withUnsafeMutableBufferPointer { sp in
@@ -114,7 +132,8 @@ struct ReachedTable {
                     for t in range {
                         let j = cols[t]
                         guard j >= 0 && Int(j) < limit else { continue }
-                        var s = Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: j)) &* 0x9E37_79B9_7F4A_7C15) >> sh)
+                        var s = isDirect ? Int(j) & mask
+                                         : Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: j)) &* 0x9E37_79B9_7F4A_7C15) >> sh)
                         while true {
                             let k = kp[s]
                             if k == j {

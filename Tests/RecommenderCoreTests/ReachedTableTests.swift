@@ -9,7 +9,7 @@ final class ReachedTableTests: XCTestCase {
         var t = ReachedTable()
         for call in 0..<60 {
             let universe = [50, 1000, 200_000][call % 3]
-            t.reset(expecting: call % 4 == 0 ? 0 : 100)
+            t.reset(expecting: call % 4 == 0 ? 0 : 100, items: universe)
             var want: [Int32: (Float, UInt8)] = [:]
             var order: [Int32] = []
             // a few seen items first
@@ -36,7 +36,13 @@ final class ReachedTableTests: XCTestCase {
                 }
             }
             XCTAssertEqual(t.count, want.count, "call \(call)")
-            XCTAssertLessThanOrEqual(2 * t.count, t.capacity)
+            if universe <= ReachedTable.directLimit {
+                XCTAssertTrue(t.direct, "a small catalog: one slot per item")
+                XCTAssertGreaterThanOrEqual(t.capacity, universe)
+            } else {
+                XCTAssertFalse(t.direct)
+                XCTAssertLessThanOrEqual(2 * t.count, t.capacity, "at most half full")
+            }
             XCTAssertEqual(t.order.map { t.keys[Int($0)] }, order, "call \(call): first-insertion order")
             for (j, (v, f)) in want {
                 let s = t.find(j)
@@ -51,10 +57,13 @@ final class ReachedTableTests: XCTestCase {
             }
         }
         // after a huge call, a small one gives the memory back
-        t.reset(expecting: 1 << 20)
+        t.reset(expecting: 1 << 20, items: 1 << 24)
         XCTAssertGreaterThanOrEqual(t.capacity, 1 << 21)
-        t.reset(expecting: 10)
+        t.reset(expecting: 10, items: 1 << 24)
         XCTAssertEqual(t.capacity, 64)
+        t.reset(expecting: 10, items: 1000)
+        XCTAssertTrue(t.direct)
+        XCTAssertEqual(t.capacity, 1024)
         XCTAssertEqual(ReachedTable.size(for: 0), 64)
         XCTAssertEqual(ReachedTable.size(for: 33), 128)
         XCTAssertEqual(ReachedTable.size(for: 1000), 2048)
