@@ -70,11 +70,11 @@ SQL
     P -c "SET client_min_messages = warning" \
       -c "SELECT recommender.register('valid_$split', '$S.valid_train', $REGISTER_ARGS)" \
       -c "\\pset footer off" \
-      -c "SELECT trial, lambda, weighting, dropout, row_norm, recency_half_life, sequence_weight, sequence_half_life,
+      -c "SELECT trial, lambda, weighting, dropout, row_norm, recency_half_life, recency_floor, sequence_weight, sequence_half_life,
                  round(ndcg_k::numeric, 4) AS valid_ndcg10, round(recall_k::numeric, 4) AS valid_recall10, round(seconds::numeric, 1) AS seconds, chosen
             FROM recommender.tune('valid_$split', '$S.valid_test', 'user_id', 'item_id', 'rating', 4, budget => '$BUDGET')" | tee "$OUT/tuning.txt"
-    CHOSEN=$(P -tA -c "SELECT format('lambda => %s, weighting => %L, dropout => %s, row_norm => %s, recency_half_life => %s, sequence_weight => %s, sequence_half_life => %s',
-                                       lambda, weighting, dropout, row_norm, recency_half_life, sequence_weight, sequence_half_life)
+    CHOSEN=$(P -tA -c "SELECT format('lambda => %s, weighting => %L, dropout => %s, row_norm => %s, recency_half_life => %s, recency_floor => %s, sequence_weight => %s, sequence_half_life => %s',
+                                       lambda, weighting, dropout, row_norm, recency_half_life, recency_floor, sequence_weight, sequence_half_life)
                          FROM recommender.model WHERE name = 'valid_$split'")
     echo "$CHOSEN" > "$OUT/chosen.txt"
 
@@ -104,15 +104,16 @@ SQL
     log "$split split: the SQL evaluation function on the same lists"
     P -tA -c "SELECT metric || '=' || value FROM recommender.evaluate('ml_$split', '$S.test', 'user_id', 'item_id', 'rating', 4, 10, 0)" > "$OUT/sql_eval_k10_d0.txt"
 
-    log "$split split: ablation (recency and the sequential component switched off)"
+    log "$split split: ablation (the recency floor, recency and the sequential component switched off)"
     cp "$OUT/ours_k20_d0.csv" "$OUT/abl_chosen.csv"
     abl() {
         P -c "SET client_min_messages = warning" -c "SELECT 1 FROM recommender.configure('ml_$split', $1)" -o /dev/null
         if [ "$2" = train ]; then P -c "SET client_min_messages = warning" -c "SELECT 1 FROM recommender.train('ml_$split')" -o /dev/null; fi
         P -c "\\copy (SELECT t.user_id, r.item_id, r.rank, r.score FROM (SELECT DISTINCT user_id FROM $S.test) t CROSS JOIN LATERAL recommend(t.user_id, 20, 0, 'ml_$split') r ORDER BY 1, 3) TO '$OUT/abl_$3.csv' CSV HEADER"
     }
+    abl "recency_floor => 0" none no_floor
     abl "recency_half_life => 0" none no_recency
-    abl "recency_half_life => (SELECT recency_half_life FROM recommender.model WHERE name = 'valid_$split'), sequence_weight => 0" train no_sequence
+    abl "recency_half_life => (SELECT recency_half_life FROM recommender.model WHERE name = 'valid_$split'), recency_floor => (SELECT recency_floor FROM recommender.model WHERE name = 'valid_$split'), sequence_weight => 0" train no_sequence
     abl "recency_half_life => 0" none neither
     P -c "SET client_min_messages = warning" -c "SELECT 1 FROM recommender.configure('ml_$split', $CHOSEN)" -c "SELECT 1 FROM recommender.train('ml_$split')" -o /dev/null
 

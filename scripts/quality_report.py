@@ -134,9 +134,9 @@ mono = all(b[1] >= a[1] - 1e-9 for a, b in zip(curve, curve[1:]))
 print(f"\ncurve: {'on or above' if below == 0 else 'BELOW'} the peers at {len(rer) - below} of {len(rer)} points, above at {beat}; "
       f"ILD monotone in diversity: {'yes' if mono else 'NO'}; ILD range {curve[0][1]:.3f} .. {curve[-1][1]:.3f}")
 print()
-# What each idea bought on the test split: the chosen configuration without recency weighting,
+# What each idea bought on the test split: the chosen configuration without the recency floor, without recency weighting,
 # without the sequential component, and without both (lists abl_*.csv, written by quality.sh).
-abl = [(n, os.path.join(out, f"abl_{n}.csv")) for n in ("chosen", "no_recency", "no_sequence", "neither")]
+abl = [(n, os.path.join(out, f"abl_{n}.csv")) for n in ("chosen", "no_floor", "no_recency", "no_sequence", "neither")]
 abl = [(n, p) for n, p in abl if os.path.exists(p)]
 if abl:
     print("Ablation on the test split (the chosen configuration with parts switched off; paired NDCG@10 vs EASE):\n")

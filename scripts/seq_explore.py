@@ -64,11 +64,11 @@ class Split:
         S = sp.csr_matrix((vs, (rs, cs)), shape=(r, s.n)); T = sp.csr_matrix((vt, (rt, ct)), shape=(r, s.n))
         return (S.T @ S).toarray(), (S.T @ T).toarray()
 
-    def ndcg(s, B, hl, prior=None, per_user=False):
+    def ndcg(s, B, hl, prior=None, per_user=False, floor=0.0):
         disc = 1 / np.log2(np.arange(2, 12)); out = []
         for u, (R, nr) in s.rel.items():
             if u not in s.seq: out.append(0.0); continue
-            q = s.seq[u]; w = 0.5 ** (s.rank[u] / hl) if hl > 0 else 1.0
+            q = s.seq[u]; w = floor + (1 - floor) * 0.5 ** (s.rank[u] / hl) if hl > 0 else 1.0
             x = np.zeros(s.n); x[q] = s.val[u] * w
             sc = x @ B
             if prior is not None: sc = sc + prior(s, u)
@@ -110,10 +110,10 @@ def split(name, which):
     return _cache[k]
 
 def run(label, cfg, splitname='temporal', test=True, prior=None):
-    v = split(splitname, 'valid'); Bv = fit(v, cfg); nv = v.ndcg(Bv, cfg.get('hl', 0), prior)
+    v = split(splitname, 'valid'); Bv = fit(v, cfg); nv = v.ndcg(Bv, cfg.get('hl', 0), prior, floor=cfg.get('floor', 0))
     nt = float('nan')
     if test:
-        t = split(splitname, 'test'); Bt = fit(t, cfg); nt = t.ndcg(Bt, cfg.get('hl', 0), prior)
+        t = split(splitname, 'test'); Bt = fit(t, cfg); nt = t.ndcg(Bt, cfg.get('hl', 0), prior, floor=cfg.get('floor', 0))
     print('%-58s valid %.4f  test %.4f' % (label, nv, nt), flush=True)
     return nv, nt
 
@@ -205,6 +205,13 @@ if __name__ == '__main__':
             nt = split('temporal', 'test').ndcg(fitT(split('temporal', 'test'), B4), B4['hl'])
             print('%-58s valid %.4f  test %.4f' % ('targets ' + name, nv, nt), flush=True)
 
+    if 'floor' in ideas:   # third round: a recency floor, f + (1 - f) x 0.5^(age rank / h) (recency_floor)
+        B4 = dict(BASE, h=4, W=16, lam=225)
+        Bv = fit(split('temporal', 'valid'), B4); Bt = fit(split('temporal', 'test'), B4)
+        for hl in (2, 3, 5, 8, 10, 12):
+            for f in (0, 0.05, 0.1, 0.15, 0.25):
+                nv = split('temporal', 'valid').ndcg(Bv, hl, floor=f); nt = split('temporal', 'test').ndcg(Bt, hl, floor=f)
+                print('%-58s valid %.4f  test %.4f' % ('recency half-life %g, floor %g' % (hl, f), nv, nt), flush=True)
     if 'session' in ideas:
         B4 = dict(BASE, h=4, W=16, lam=225)
         for gap, cross in ((3600, 1), (86400, 1), (3600, 0)):

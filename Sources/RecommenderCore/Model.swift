@@ -242,6 +242,8 @@ public struct History {
     public private(set) var lastTime: [Int64: Double?] = [:]
     /// Recency weighting at scoring (see `Recency`): half-life in history positions, 0 = off.
     public var recencyHalfLife: Double = 0
+    /// The share of its value an old history item keeps under recency weighting (see `Recency`).
+    public var recencyFloor: Double = 0
     public init() {}
     public mutating func add(item: Int64, weight: Double, time: Double? = nil) {
         if totals[item] == nil { order.append(item) }
@@ -347,7 +349,7 @@ extension ItemModel {
                 h.seen.insert(i)
                 var v = transform.apply(total)
                 if let r = ranks[item] {
-                    let f = Recency.weight(ageRank: r, halfLife: history.recencyHalfLife)
+                    let f = Recency.weight(ageRank: r, halfLife: history.recencyHalfLife, floor: history.recencyFloor)
                     h.recency[item] = (r, f)
                     v *= f
                 }

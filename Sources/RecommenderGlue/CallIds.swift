@@ -91,6 +91,7 @@ enum CallKeys {
         Catalog.setHint(for: m)
         var h = History()
         h.recencyHalfLife = sql.recencyHalfLife
+        h.recencyFloor = sql.recencyFloor
         let c = try Cursor(sql.history, [user])
         defer { try? c.close() }
         try c.forEachRow { r in

@@ -28,6 +28,8 @@ struct ModelSQL {
     /// stamp, so it is read with the queries). Read by name, so that this library also serves a
     /// database whose extension is still at 0.1.0, between installing it and ALTER EXTENSION UPDATE.
     var recencyHalfLife: Double = 0
+    /// recommender.model.recency_floor (0.4.0), read the same way (0 when the column is missing).
+    var recencyFloor: Double = 0
     /// How user and item ids are read: integers, or the shop's own keys (see ItemKeys.swift).
     var userType = IdType.int8
     var itemType = IdType.int8
@@ -166,10 +168,14 @@ enum Catalog {
         }
         guard var s = out else { throw RecError.internalError("recommender._model_sql returned no row") }
         let rc = try Cursor("""
-            SELECT COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'recency_half_life')::pg_catalog.float8, 0)
+            SELECT COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'recency_half_life')::pg_catalog.float8, 0),
+                   COALESCE((pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'recency_floor')::pg_catalog.float8, 0)
               FROM recommender.model m WHERE name OPERATOR(pg_catalog.=) $1::pg_catalog.text
             """, [.text(m.name)])
-        try rc.forEachRow { r in s.recencyHalfLife = try rc.float8(r, 0) ?? 0 }
+        try rc.forEachRow { r in
+            s.recencyHalfLife = try rc.float8(r, 0) ?? 0
+            s.recencyFloor = try rc.float8(r, 1) ?? 0
+        }
         try rc.close()
         (s.userType, s.itemType) = try CallKeys.idTypes(m.name)
         Backend.sql[m.name] = s
@@ -305,6 +311,7 @@ enum Catalog {
         setHint(for: m)
         var h = History()
         h.recencyHalfLife = sql.recencyHalfLife
+        h.recencyFloor = sql.recencyFloor
         let c = try Cursor(sql.history, [.int8(user)])
         defer { try? c.close() }
         try c.forEachRow { r in

@@ -55,6 +55,40 @@ final class RecencyTests: XCTestCase {
         XCTAssertEqual(p0.recency, 0.5); XCTAssertEqual(p0.ageRank, 1); XCTAssertEqual(p0.contribution, 2, accuracy: 1e-12)
         XCTAssertEqual(p1.recency, 1); XCTAssertEqual(p1.ageRank, 0); XCTAssertEqual(p1.contribution, 8, accuracy: 1e-12)
     }
+
+    func testWeightWithFloor() {
+        // 0.2 + 0.8 x 0.5^(rank / h)
+        XCTAssertEqual(Recency.weight(ageRank: 0, halfLife: 5, floor: 0.2), 1)
+        XCTAssertEqual(Recency.weight(ageRank: 5, halfLife: 5, floor: 0.2), 0.6, accuracy: 1e-15)
+        XCTAssertEqual(Recency.weight(ageRank: 10, halfLife: 5, floor: 0.2), 0.4, accuracy: 1e-15)
+        XCTAssertEqual(Recency.weight(ageRank: 1000, halfLife: 1, floor: 0.1), 0.1, accuracy: 1e-15, "an old item keeps the floor")
+        XCTAssertEqual(Recency.weight(ageRank: 3, halfLife: 1, floor: 1), 1, "floor 1 weighs every item fully")
+        XCTAssertEqual(Recency.weight(ageRank: 7, halfLife: 0, floor: 0.5), 1, "half-life 0 turns recency off, floor or not")
+        // a floor out of range or not a number counts as 0 (the table's CHECK keeps it in range)
+        XCTAssertEqual(Recency.weight(ageRank: 5, halfLife: 5, floor: -1), 0.5, accuracy: 1e-15)
+        XCTAssertEqual(Recency.weight(ageRank: 5, halfLife: 5, floor: 2), 0.5, accuracy: 1e-15)
+        XCTAssertEqual(Recency.weight(ageRank: 5, halfLife: 5, floor: .nan), 0.5, accuracy: 1e-15)
+    }
+
+    /// The model of testScoresAndExplanationWithRecency with half-life 1 and floor 0.5: item 0's
+    /// weight is 0.5 + 0.5 x 0.5 = 0.75, item 1's 1. Score of item 2 = 0.75 * 4 + 1 * 8 = 11.
+    func testScoresAndExplanationWithRecencyFloor() throws {
+        let m = try ItemModel(version: 1, itemIds: [10, 11, 12], weights: [0, 2, 4, 1, 0, 8, 3, 5, 0],
+                              popularity: [3, 2, 1], categories: nil, similarityDims: 0, similarityVectors: [],
+                              weighting: .binary)
+        var h = History()
+        h.add(item: 10, weight: 1, time: 1)
+        h.add(item: 11, weight: 1, time: 2)
+        h.recencyHalfLife = 1
+        h.recencyFloor = 0.5
+        let rec = try m.recommend(h, RecommendOptions(k: 1, diversity: 0))
+        XCTAssertEqual(rec.first?.itemId, 12)
+        XCTAssertEqual(rec.first?.score ?? 0, 11, accuracy: 1e-12)
+        let e = m.explain(h, item: 12)
+        XCTAssertEqual(e.parts.map(\.contribution).reduce(0, +), 11, accuracy: 1e-12)
+        let p0 = try XCTUnwrap(e.parts.first { $0.itemId == 10 })
+        XCTAssertEqual(p0.recency, 0.75); XCTAssertEqual(p0.contribution, 3, accuracy: 1e-12)
+    }
 }
 
 final class SequenceModelTests: XCTestCase {

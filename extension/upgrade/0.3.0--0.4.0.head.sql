@@ -11,5 +11,8 @@
 -- issue 9 (second round): the sequential component's position decay, searched by tune()
 ALTER TABLE recommender.model
   ADD COLUMN sequence_half_life float8 NOT NULL DEFAULT 2 CHECK (sequence_half_life >= 0.5 AND sequence_half_life <= 8);
+-- issue 9 (third round): the share of its value an old history item keeps under recency weighting
+ALTER TABLE recommender.model
+  ADD COLUMN recency_floor float8 NOT NULL DEFAULT 0 CHECK (recency_floor >= 0 AND recency_floor <= 1);
 DROP FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8, text, float8);
 DROP FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text, interval, integer, integer);

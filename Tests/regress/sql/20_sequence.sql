@@ -17,6 +17,11 @@ SELECT 1 FROM recommender.configure('seq', recency_half_life => 'infinity');
 SELECT 1 FROM recommender.configure('seq', sequence_weight => 1.5);
 SELECT 1 FROM recommender.configure('seq', sequence_weight => -0.1);
 SELECT 1 FROM recommender.configure('seq', sequence_weight => 'NaN');
+SELECT recency_floor FROM recommender.model WHERE name = 'seq';
+SELECT 1 FROM recommender.configure('seq', recency_floor => -0.1);
+SELECT 1 FROM recommender.configure('seq', recency_floor => 1.5);
+SELECT 1 FROM recommender.configure('seq', recency_floor => 'NaN');
+SELECT 1 FROM recommender.configure('seq', recency_floor => 'infinity');
 SELECT recency_half_life, sequence_weight FROM recommender.configure('seq', recency_half_life => 3, sequence_weight => 0.3);
 SELECT value FROM recommender.status('seq') WHERE key = 'sequence';
 SELECT users > 250 AS users_ok FROM recommender.train('seq');
@@ -56,6 +61,26 @@ SELECT count(*) FILTER (WHERE w.score IS DISTINCT FROM r.score) > 0 AS recency_c
   FROM u, LATERAL recommend(u.c, 10, 0, 'seq') r LEFT JOIN with_recency w USING (item_id);
 SELECT bool_and(e.detail NOT LIKE '%recency%') AS no_recency_detail_when_off
   FROM u, LATERAL recommend(u.c, 1, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e WHERE e.role = 'because';
+-- a recency floor: an old item keeps floor + (1 - floor) x 0.5^(age rank / half-life) of its value
+-- (the age rank is read back from the detail), explanations still add up to the score, and the
+-- floor takes effect at once (no training)
+SELECT 1 FROM recommender.configure('seq', recency_half_life => 1, recency_floor => 0.25);
+SELECT value FROM recommender.status('seq') WHERE key = 'sequence';
+SELECT count(*) > 0 AS parts,
+       bool_and(abs(substring(e.detail FROM 'recency weight ([0-9.e-]+)')::float8
+                    - (0.25 + 0.75 * 0.5 ^ COALESCE(substring(e.detail FROM '(\d+) items? of the user''s (?:is|are) more recent')::int, 0)))
+                < 1e-3) AS weight_is_floor_plus_decay,
+       bool_and(substring(e.detail FROM 'recency weight ([0-9.e-]+)')::float8 >= 0.25 - 1e-9) AS never_below_floor
+  FROM u, LATERAL recommend(u.c, 3, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e WHERE e.role = 'because';
+SELECT count(*) AS items, count(*) FILTER (WHERE abs(x.total - r.score) > 1e-9 * greatest(abs(r.score), 1e-12)) AS not_adding_up
+  FROM (SELECT DISTINCT customer_id FROM seqshop.events ORDER BY customer_id LIMIT 40) c,
+       LATERAL recommend(c.customer_id, 10, 0.3, 'seq') r,
+       LATERAL (SELECT sum(contribution) AS total FROM explain(c.customer_id, r.item_id, 'seq') WHERE role = 'because') x;
+CREATE TEMP TABLE with_floor AS SELECT r.item_id, r.score FROM u, LATERAL recommend(u.c, 10, 0, 'seq') r;
+SELECT 1 FROM recommender.configure('seq', recency_floor => 0);
+SELECT count(*) FILTER (WHERE w.score IS DISTINCT FROM r.score) > 0 AS floor_changes_scores
+  FROM u, LATERAL recommend(u.c, 10, 0, 'seq') r LEFT JOIN with_floor w USING (item_id);
+SELECT 1 FROM recommender.configure('seq', recency_half_life => 0);
 
 -- update() cannot fold new rows into a sequential component: it trains the model in full
 -- instead (a NOTICE says so; new_interactions is NULL), and the component is kept
@@ -84,6 +109,7 @@ SELECT * FROM recommender.tune(NULL);
 \set VERBOSITY sqlstate
 SELECT 1 FROM recommender.configure('seq', recency_half_life => -1);
 SELECT 1 FROM recommender.configure('seq', sequence_weight => 'NaN');
+SELECT 1 FROM recommender.configure('seq', recency_floor => 2);
 SELECT * FROM recommender.tune('seq', metric => NULL);
 SELECT * FROM recommender.tune('seq', metric => 'accuracy');
 SELECT * FROM recommender.tune('seq', lambdas => ARRAY[NULL]::float8[]);
@@ -108,7 +134,8 @@ CREATE TEMP TABLE before AS SELECT version FROM recommender.model WHERE name = '
 CREATE TEMP TABLE tuned AS SELECT * FROM recommender.tune('seq', max_trials => 3);
 SELECT count(*) AS trials FROM tuned;
 SELECT t.lambda = m.lambda AND t.weighting = m.weighting AND t.dropout = m.dropout AND t.row_norm = m.row_norm
-       AND t.recency_half_life = m.recency_half_life AND t.sequence_weight = m.sequence_weight AS chosen_is_configured,
+       AND t.recency_half_life = m.recency_half_life AND t.recency_floor = m.recency_floor
+       AND t.sequence_weight = m.sequence_weight AS chosen_is_configured,
        m.version > b.version AS trained_again
   FROM tuned t, recommender.model m, before b WHERE t.chosen AND m.name = 'seq';
 SELECT count(*) AS leftover_models FROM recommender.model WHERE name LIKE '\_tune\_%';
@@ -120,10 +147,16 @@ SELECT count(*) AS trials, count(*) FILTER (WHERE chosen) AS chosen
 CREATE TEMP TABLE held AS SELECT * FROM seqshop.events WHERE event_id % 10 = 0;
 SELECT lambda, weighting, chosen IS NOT NULL AS decided
   FROM recommender.tune('seq', 'held', 'customer_id', 'product_id', lambdas => ARRAY[20, 2000]) ORDER BY trial;
+-- the whole search on its own split: recency half-lives are tried with and without a floor
+CREATE TEMP TABLE full_search AS SELECT * FROM recommender.tune('seq', budget => '2 minutes');
+SELECT count(*) FILTER (WHERE recency_half_life > 0 AND recency_floor = 0) > 0 AS decay_alone_tried,
+       count(*) FILTER (WHERE recency_half_life > 0 AND recency_floor > 0) > 0 AS floor_tried,
+       count(*) FILTER (WHERE chosen) AS chosen
+  FROM full_search;
 -- without a time column: a seeded random share is held out, and recency and the sequential
 -- component (which need an order) are not tried
 SELECT recommender.register('seq_notime', 'seqshop.events', 'customer_id', 'product_id');
-SELECT count(*) AS trials, bool_and(recency_half_life = 0 AND sequence_weight = 0) AS no_order_parameters,
+SELECT count(*) AS trials, bool_and(recency_half_life = 0 AND recency_floor = 0 AND sequence_weight = 0) AS no_order_parameters,
        count(*) FILTER (WHERE chosen) AS chosen
   FROM recommender.tune('seq_notime', max_trials => 5);
 SELECT recommender.drop('seq_notime');
