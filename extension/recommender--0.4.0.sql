@@ -1726,6 +1726,13 @@ BEGIN
     EXIT search WHEN stop;
     -- without a time column there is no order: recency and the sequential component do nothing
     CONTINUE WHEN stage IN ('recency', 'recency_floor', 'sequence', 'sequence_order') AND m.time_column IS NULL;
+    -- the sparse kind (configured, or 'auto' above 20,000 items: the kind the trials train) has
+    -- no sequential component
+    CONTINUE WHEN stage IN ('sequence', 'sequence_order')
+              AND EXISTS (SELECT 1 FROM recommender.model mm JOIN recommender.model_version v
+                                 ON v.model OPERATOR(pg_catalog.=) mm.name AND v.version OPERATOR(pg_catalog.=) mm.version
+                           WHERE mm.name OPERATOR(pg_catalog.=) target
+                             AND (v.params OPERATOR(pg_catalog.->>) 'kind') OPERATOR(pg_catalog.=) 'sparse');
     -- the candidates of this stage: a fixed list, or a line search over lambda
     f := CASE stage WHEN 'lambda' THEN 4 WHEN 'lambda_fine' THEN 1.5 ELSE 0 END;
     dir := 0; steps := 0;
@@ -1828,7 +1835,21 @@ BEGIN
                                 recency_floor => (best->>'recency_floor')::float8,
                                 sequence_weight => (best->>'sequence_weight')::float8,
                                 sequence_half_life => (best->>'sequence_half_life')::float8);
-  PERFORM recommender.train(m.name);
+  BEGIN
+    PERFORM recommender.train(m.name);
+  EXCEPTION WHEN invalid_parameter_value THEN
+    -- kind 'auto' near 20,000 items: the validation split trained the dense kind and the whole
+    -- data trains the sparse one, which has no sequential component; keep the rest of the choice
+    IF (best->>'sequence_weight')::float8 > 0 AND m.kind OPERATOR(pg_catalog.<>) 'dense'
+       AND SQLERRM LIKE 'the sparse kind has no sequential component%' THEN
+      RAISE NOTICE 'recommender.tune: model "%" trains the sparse kind on all its data, which has no sequential component: sequence_weight 0', m.name;
+      best := best || jsonb_build_object('sequence_weight', 0);
+      PERFORM recommender.configure(m.name, sequence_weight => 0);
+      PERFORM recommender.train(m.name);
+    ELSE
+      RAISE;
+    END IF;
+  END;
   IF heldout IS NULL THEN
     PERFORM recommender.drop(target);
     EXECUTE format('DROP TABLE pg_temp.%I, pg_temp.%I, pg_temp.%I', train_name, held_name, pairs_name);

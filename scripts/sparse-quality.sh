@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The sparse kind against the dense model on MovieLens-100k (both shared splits), at several
-# densities: trains each on the split's train part with the configuration tune() chose for the
-# dense model (README, "Quality"; the temporal split without its sequential component, which the
-# sparse kind does not have) and scores recommend() on the test part with recommender.evaluate()
+# densities: trains each on the split's train part with the configuration recommender.tune()
+# chooses for the dense model on the split's validation part (valid_train -> valid_test; without
+# the sequential component, which the sparse kind does not have; nothing chosen offline is written
+# here) and scores recommend() on the test part with recommender.evaluate()
 # (the shared scorer's definitions; relevance: rating >= 4). A quicker companion of quality.sh for
 # choosing the sparse kind's default density (README, "The sparse kind").
 #   SPARSE_DENSITIES="0.01 0.03 ..."   densities to try
@@ -21,10 +22,7 @@ export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PGDATABASE=ml
 "$PG_BIN/createdb" ml
 P() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 P -c "CREATE EXTENSION recommender"
-declare -A CFG=(
-    [random]="lambda => 4.69, weighting => 'power', dropout => 0.75, row_norm => 0.25"
-    [temporal]="lambda => 100, weighting => 'log', dropout => 0.5, row_norm => 0, recency_half_life => 10"
-)
+BUDGET="${SPARSE_TUNE_BUDGET:-5 minutes}"
 printf '%-9s %-7s %-8s %8s %9s %9s %8s\n' split kind density per_item ndcg@10 recall@10 seconds
 for split in random temporal; do
     S="ml_$split"
@@ -32,16 +30,31 @@ for split in random temporal; do
 CREATE SCHEMA $S;
 CREATE TABLE $S.train (user_id int, item_id int, rating int, ts bigint);
 CREATE TABLE $S.test (LIKE $S.train);
+CREATE TABLE $S.valid_train (LIKE $S.train);
+CREATE TABLE $S.valid_test (LIKE $S.train);
 \\copy $S.train FROM '$SHARED/eval/splits/$split/train.csv' CSV HEADER
 \\copy $S.test FROM '$SHARED/eval/splits/$split/test.csv' CSV HEADER
+\\copy $S.valid_train FROM '$SHARED/eval/splits/$split/valid_train.csv' CSV HEADER
+\\copy $S.valid_test FROM '$SHARED/eval/splits/$split/valid_test.csv' CSV HEADER
 CREATE INDEX ON $S.train (user_id);
+CREATE INDEX ON $S.valid_train (user_id);
 ANALYZE;
 SQL
+    # the dense model's configuration, chosen by tune() on validation; the sequential component off
+    P -c "SET client_min_messages = warning" \
+      -c "SELECT 1 FROM recommender.register('v', '$S.valid_train', user_column => 'user_id', item_column => 'item_id', weight_column => 'rating', time_column => 'ts')" \
+      -c "SELECT 1 FROM recommender.configure('v', kind => 'dense')" \
+      -c "SELECT count(*) FROM recommender.tune('v', '$S.valid_test', 'user_id', 'item_id', 'rating', 4, budget => '$BUDGET')" > /dev/null
+    CFG=$(P -tA -c "SELECT format('lambda => %s, weighting => %L, dropout => %s, row_norm => %s, recency_half_life => %s, recency_floor => %s',
+                                  lambda, weighting, dropout, row_norm, recency_half_life, recency_floor)
+                      FROM recommender.model WHERE name = 'v'")
+    P -c "SELECT 1 FROM recommender.drop('v')" > /dev/null
+    echo "# $split: tune() chose $CFG (sequence_weight 0 here)"
     for d in dense $DENSITIES; do
         if [ "$d" = dense ]; then kind="kind => 'dense'"; else kind="kind => 'sparse', density => $d"; fi
         P -c "SET client_min_messages = warning" \
           -c "SELECT 1 FROM recommender.register('m', '$S.train', user_column => 'user_id', item_column => 'item_id', weight_column => 'rating', time_column => 'ts')" \
-          -c "SELECT 1 FROM recommender.configure('m', ${CFG[$split]}, $kind)" \
+          -c "SELECT 1 FROM recommender.configure('m', $CFG, $kind)" \
           -c "SELECT 1 FROM recommender.train('m')" > /dev/null
         P -tA -F ' ' -c "SELECT '$split', COALESCE(v.params->>'kind', 'dense'), COALESCE(v.params->>'density', '-'),
                      CASE WHEN v.params->>'kind' = 'sparse' THEN round((v.params->>'sparse_nonzeros')::numeric / v.items, 1)::text ELSE (v.items - 1)::text END,
