@@ -46,7 +46,7 @@ CREATE TABLE recommender.model (
     weight_power      float8  NOT NULL DEFAULT 2 CHECK (weight_power > 0 AND weight_power <= 10),
     dropout           float8  NOT NULL DEFAULT 0 CHECK (dropout >= 0 AND dropout < 1),
     row_norm          float8  NOT NULL DEFAULT 0 CHECK (row_norm >= 0 AND row_norm <= 1),
-    max_items         integer NOT NULL DEFAULT 10000 CHECK (max_items BETWEEN 1 AND 10000000),
+    max_items         integer NOT NULL DEFAULT 1000000 CHECK (max_items BETWEEN 1 AND 10000000),
     popularity_half_life interval NOT NULL DEFAULT '14 days' CHECK (popularity_half_life > '0'),
     trend_weight      float8  NOT NULL DEFAULT 0.5 CHECK (trend_weight >= 0 AND trend_weight <= 4),
     reranker          text    NOT NULL DEFAULT 'coverage' CHECK (reranker IN ('coverage', 'mmr', 'dpp')),
@@ -842,7 +842,10 @@ BEGIN
     RAISE EXCEPTION 'density must be in (0, 1] (got %)', density USING ERRCODE = 'invalid_parameter_value',
       HINT = 'The share of the items x items weights the sparse model keeps: each item keeps density x items of them, at least 256; 1 is dense EASE.';
   END IF;
-  SELECT COALESCE(configure.max_items, m.max_items) INTO new_max_items FROM recommender.model m
+  -- switching to the dense kind without a max_items lowers a larger one to the dense limit (0.4.0:
+  -- the default, 1,000,000, is the sparse kind's and 'auto''s)
+  SELECT COALESCE(configure.max_items, CASE WHEN configure.kind IS NOT NULL THEN LEAST(m.max_items, 30000) ELSE m.max_items END)
+    INTO new_max_items FROM recommender.model m
    WHERE m.name OPERATOR(pg_catalog.=) configure.model AND COALESCE(configure.kind, m.kind) OPERATOR(pg_catalog.=) 'dense';
   IF new_max_items OPERATOR(pg_catalog.>) 30000 THEN
     RAISE EXCEPTION 'the dense kind is limited to 30000 items (max_items %)', new_max_items
@@ -876,7 +879,8 @@ BEGIN
   UPDATE recommender.model m SET
     lambda = COALESCE(configure.lambda, m.lambda),
     weighting = COALESCE(configure.weighting, m.weighting),
-    max_items = COALESCE(configure.max_items, m.max_items),
+    max_items = COALESCE(configure.max_items,
+                         CASE WHEN configure.kind OPERATOR(pg_catalog.=) 'dense' THEN LEAST(m.max_items, 30000) ELSE m.max_items END),
     popularity_half_life = COALESCE(configure.popularity_half_life, m.popularity_half_life),
     reranker = COALESCE(configure.reranker, m.reranker),
     candidate_pool = COALESCE(configure.candidate_pool, m.candidate_pool),
@@ -1398,6 +1402,32 @@ BEGIN
 END
 $$;
 
+-- One trial of recommender.tune() that may fail without ending the search (every trial but the
+-- first): a configuration that needs more memory than the settings allow (54000, 53200) or that
+-- the data's kind cannot train (22023: the sparse kind has no sequential component) is rolled
+-- back and reported as {"error": message, "state": SQLSTATE, "s": seconds}; a cancel or any other
+-- error still ends the call.
+CREATE FUNCTION recommender._tune_try(may_fail boolean, target text, cfg jsonb, retrain boolean, heldout regclass,
+    user_column text, item_column text, relevance_column text, min_relevance float8, k integer, metric text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t0 timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+  IF NOT may_fail THEN
+    RETURN recommender._tune_trial(target, cfg, retrain, heldout, user_column, item_column, relevance_column, min_relevance, k, metric);
+  END IF;
+  BEGIN
+    RETURN recommender._tune_trial(target, cfg, retrain, heldout, user_column, item_column, relevance_column, min_relevance, k, metric);
+  EXCEPTION WHEN program_limit_exceeded OR out_of_memory OR invalid_parameter_value THEN
+    RETURN pg_catalog.jsonb_build_object('v', NULL, 'error', SQLERRM, 'state', SQLSTATE,
+      's', pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0));
+  END;
+END
+$$;
+
 -- Precision, recall, NDCG and hit rate at k of recommend() (diversity 0) against a held-out
 -- relation, over the users with at least one relevant held-out item: the definitions of
 -- recommender.evaluate() (and of the shared scorer), without its beyond-accuracy metrics.
@@ -1764,8 +1794,16 @@ BEGIN
              OR (n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start) + est + train_est > extract(epoch FROM budget)) THEN
             stop := true; EXIT search;
           END IF;
-          res := recommender._tune_trial(target, cand, trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only),
-                                         hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
+          res := recommender._tune_try(n_trials > 0, target, cand, trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only),
+                                       hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
+          IF res ? 'error' THEN
+            -- rolled back: the model keeps the configuration and version of the last trial
+            n_trials := n_trials + 1;
+            tried := tried || jsonb_build_object(cand::text, res);
+            trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
+            RAISE NOTICE 'recommender.tune: trial % (%) failed and is skipped: % (%)', n_trials, stage, res->>'error', res->>'state';
+            CONTINUE;
+          END IF;
           IF trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only) THEN
             train_est := greatest(train_est, (res->>'s')::float8); END IF;
           trained_cfg := cand;
@@ -1796,8 +1834,16 @@ BEGIN
            OR (n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start) + est + train_est > extract(epoch FROM budget)) THEN
           stop := true; EXIT search;
         END IF;
-        res := recommender._tune_trial(target, cand, trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only),
-                                       hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
+        res := recommender._tune_try(n_trials > 0, target, cand, trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only),
+                                     hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
+      END IF;
+      IF NOT (tried ? cand::text) AND res ? 'error' THEN
+        n_trials := n_trials + 1;
+        tried := tried || jsonb_build_object(cand::text, res);
+        trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
+        RAISE NOTICE 'recommender.tune: trial % (%) failed and is skipped: % (%)', n_trials, stage, res->>'error', res->>'state';
+        improved := false;
+      ELSIF NOT (tried ? cand::text) THEN
         IF trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only) THEN
           train_est := greatest(train_est, (res->>'s')::float8); END IF;
         trained_cfg := cand;
@@ -1837,12 +1883,14 @@ BEGIN
                                 sequence_half_life => (best->>'sequence_half_life')::float8);
   BEGIN
     PERFORM recommender.train(m.name);
-  EXCEPTION WHEN invalid_parameter_value THEN
-    -- kind 'auto' near 20,000 items: the validation split trained the dense kind and the whole
-    -- data trains the sparse one, which has no sequential component; keep the rest of the choice
-    IF (best->>'sequence_weight')::float8 > 0 AND m.kind OPERATOR(pg_catalog.<>) 'dense'
-       AND SQLERRM LIKE 'the sparse kind has no sequential component%' THEN
-      RAISE NOTICE 'recommender.tune: model "%" trains the sparse kind on all its data, which has no sequential component: sequence_weight 0', m.name;
+  EXCEPTION WHEN invalid_parameter_value OR program_limit_exceeded OR out_of_memory THEN
+    -- the whole data is larger than the validation split: with kind 'auto' near 20,000 items it
+    -- trains the sparse kind, which has no sequential component (22023), or the sequential
+    -- component's matrices no longer fit the memory settings (54000, 53200); keep the rest of
+    -- the choice without it
+    IF (best->>'sequence_weight')::float8 > 0
+       AND (SQLSTATE OPERATOR(pg_catalog.<>) '22023' OR SQLERRM LIKE 'the sparse kind has no sequential component%') THEN
+      RAISE NOTICE 'recommender.tune: model "%" cannot train the chosen sequential component on all its data (%): sequence_weight 0', m.name, SQLERRM;
       best := best || jsonb_build_object('sequence_weight', 0);
       PERFORM recommender.configure(m.name, sequence_weight => 0);
       PERFORM recommender.train(m.name);

@@ -77,7 +77,7 @@ public struct InteractionMatrixBuilder {
         let i: Int32
         if let found = itemIndex[item] { i = found } else {
             guard itemIds.count < maxItems else {
-                throw RecError.programLimit("the catalog has more than \(maxItems) items with interactions; the dense item-item model is limited to \(maxItems) items",
+                throw RecError.programLimit("the catalog has more than \(maxItems) items with interactions; the model is limited to \(maxItems) items (max_items)",
                                             hint: "Raise the model's max_items parameter (memory grows with its square), or register a view that keeps the items that matter.")
             }
             i = Int32(itemIds.count); itemIndex[item] = i; itemIds.append(item)

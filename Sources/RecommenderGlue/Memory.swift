@@ -23,6 +23,15 @@ enum Memory {
                                hint: "lower the model's max_items (recommender.configure), or register a view that keeps the items that matter.")
     }
 
+    /// Whether a dense training of this shape, and serving its model, would pass the checks
+    /// above (kind 'auto' trains the sparse kind instead when they would not).
+    static func denseFits(_ shape: TrainingShape, serving: Bytes) -> Bool {
+        guard let need = MemoryBudget.training(shape).value, let s = serving.value else { return false }
+        if need > trainingLimit || s > cacheLimit { return false }
+        if let a = available, need > a { return false }
+        return true
+    }
+
     /// A model must fit the per-backend cache to be served: checked at training (so a model
     /// that trains also serves under the trainer's setting) and before every load.
     static func checkServing(_ bytes: Bytes, model: String, items: Int, checkAvailable: Bool) throws {

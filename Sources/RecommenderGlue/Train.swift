@@ -42,7 +42,7 @@ struct TrainParams {
     var dropout = 0.0
     var rowNorm = 0.0
     var trendWeight = 0.5
-    var maxItems = 10000
+    var maxItems = 1_000_000
     var halfLife = 14.0 * 86400
     var sequenceWeight = 0.0
     /// The sequential component's position decay in positions (0.4.0; TrainSequence.swift).
@@ -100,7 +100,7 @@ func trainModel(_ name: String) throws -> TrainResult {
         try pc.forEachRow { r in
             p.lambda = try pc.float8(r, 0) ?? p.lambda
             p.weighting = Weighting(rawValue: try pc.text(r, 1) ?? "log") ?? .log
-            p.maxItems = Int(try pc.int4(r, 2) ?? 10000)
+            p.maxItems = Int(try pc.int4(r, 2) ?? 1_000_000)
             p.halfLife = try pc.float8(r, 3) ?? p.halfLife
             p.weightPower = try pc.float8(r, 4) ?? p.weightPower
             p.dropout = try pc.float8(r, 5) ?? p.dropout
@@ -124,7 +124,22 @@ func trainModel(_ name: String) throws -> TrainResult {
         let transform = b.transform
         let n = b.itemCount
         try PG.notice("recommender: \(b.events) interactions, \(b.userCount) users, \(n) items, \(b.nonZeros) user-item pairs")
-        if try ModelKind.effective(p.kind, items: n) == .sparse {
+        var kind = try ModelKind.effective(p.kind, items: n)
+        if kind == .dense && p.kind == "auto" && p.sequenceWeight == 0 {
+            // 'auto' picks the kind that trains and serves within the memory settings: the dense
+            // kind up to 20,000 items when it fits (estimated with the catalog's own items and
+            // the largest similarity and content vectors), the sparse kind otherwise
+            let guessDims = min(48, n), guessContent = sql.content == nil ? 0 : (m.hasEmbedding ? 0 : 256)
+            let shape = TrainingShape(items: n, catalogItems: n, nonZeros: b.nonZeros, users: b.userCount, events: b.events,
+                                      similarityDims: guessDims, contentDims: guessContent, sequence: false)
+            let serving = MemoryBudget.model(items: n, catalogItems: n, similarityDims: guessDims, contentDims: guessContent,
+                                             categories: false)
+            if !Memory.denseFits(shape, serving: serving) {
+                try PG.notice("recommender: kind auto: the dense model of \(n) items would not fit recommender.max_training_memory or recommender.max_cache_memory; training the sparse kind")
+                kind = .sparse
+            }
+        }
+        if kind == .sparse {
             return try trainSparse(model: m, params: p, input: b, transform: transform, registration: registration, sql: sql, t0: t0)
         }
 

@@ -11,6 +11,9 @@
 -- issue 9 (second round): the sequential component's position decay, searched by tune()
 ALTER TABLE recommender.model
   ADD COLUMN sequence_half_life float8 NOT NULL DEFAULT 2 CHECK (sequence_half_life >= 0.5 AND sequence_half_life <= 8);
+-- max_items' default is the sparse kind's and 'auto''s scale: a catalog above 10,000 items trains
+-- without configure() (models registered before keep their setting)
+ALTER TABLE recommender.model ALTER COLUMN max_items SET DEFAULT 1000000;
 -- issue 9 (third round): the share of its value an old history item keeps under recency weighting
 ALTER TABLE recommender.model
   ADD COLUMN recency_floor float8 NOT NULL DEFAULT 0 CHECK (recency_floor >= 0 AND recency_floor <= 1);
