@@ -1371,6 +1371,7 @@ DECLARE
   t0 timestamptz := pg_catalog.clock_timestamp();
   res record;
   old_level text := pg_catalog.current_setting('client_min_messages');
+  ts float8 := 0;          -- the training's seconds (0: a serving-time trial)
 BEGIN
   PERFORM recommender.configure(target, lambda => (cfg->>'lambda')::float8, weighting => cfg->>'weighting',
                                 dropout => (cfg->>'dropout')::float8, row_norm => (cfg->>'row_norm')::float8,
@@ -1383,6 +1384,7 @@ BEGIN
     PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
     PERFORM recommender.train(target);
     PERFORM pg_catalog.set_config('client_min_messages', old_level, true);
+    ts := pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0);
   END IF;
   IF metric IN ('ndcg', 'precision', 'recall', 'hit_rate') THEN
     -- the accuracy metrics alone (evaluate() computes every beyond-accuracy one too: 4x slower)
@@ -1398,7 +1400,7 @@ BEGIN
       FROM recommender.evaluate(target, heldout, user_column, item_column, relevance_column, min_relevance, k, 0) e;
   END IF;
   RETURN pg_catalog.jsonb_build_object('v', COALESCE(res.v, 0), 'p', res.p, 'r', res.r, 'n', res.n,
-    's', pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0));
+    's', pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) t0), 'ts', ts);
 END
 $$;
 
@@ -1611,7 +1613,9 @@ DECLARE
   tried jsonb := '{}';
   trials jsonb := '[]';
   n_trials integer := 0;
-  est float8 := 0; train_est float8 := 0;
+  train_est float8 := 0;   -- the longest training of a trial so far, in seconds
+  eval_est float8 := 0;    -- the longest evaluation of a trial so far
+  needs_train boolean;
   f float8; dir float8; steps integer;
   stop boolean := false;
   improved boolean;
@@ -1790,11 +1794,16 @@ BEGIN
       IF stage IN ('recency', 'recency_floor', 'sequence', 'sequence_order', 'weighting', 'dropout', 'row_norm') THEN
         FOR cand IN SELECT c FROM recommender._tune_candidates(stage, best, has_weights) c LOOP
           CONTINUE WHEN tried ? cand::text;
-          IF (max_trials IS NOT NULL AND n_trials >= max_trials)
-             OR (n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start) + est + train_est > extract(epoch FROM budget)) THEN
+          IF max_trials IS NOT NULL AND n_trials >= max_trials THEN
             stop := true; EXIT search;
           END IF;
-          res := recommender._tune_try(n_trials > 0, target, cand, trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only),
+          -- the budget: this trial (a training only when a training-time parameter changes) and
+          -- the final training must fit in what is left; a trial that does not is skipped, and a
+          -- cheaper one (recency, at serving time) may still be tried
+          needs_train := trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only);
+          CONTINUE WHEN n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start)
+                        + CASE WHEN needs_train THEN train_est ELSE 0 END + eval_est + train_est > extract(epoch FROM budget);
+          res := recommender._tune_try(n_trials > 0, target, cand, needs_train,
                                        hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
           IF res ? 'error' THEN
             -- rolled back: the model keeps the configuration and version of the last trial
@@ -1804,11 +1813,10 @@ BEGIN
             RAISE NOTICE 'recommender.tune: trial % (%) failed and is skipped: % (%)', n_trials, stage, res->>'error', res->>'state';
             CONTINUE;
           END IF;
-          IF trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only) THEN
-            train_est := greatest(train_est, (res->>'s')::float8); END IF;
+          train_est := greatest(train_est, (res->>'ts')::float8);
+          eval_est := greatest(eval_est, (res->>'s')::float8 - (res->>'ts')::float8);
           trained_cfg := cand;
           n_trials := n_trials + 1;
-          est := greatest(est, (res->>'s')::float8);
           tried := tried || jsonb_build_object(cand::text, res);
           trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
           RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % recency_floor % sequence_weight % sequence_half_life % -> % %',
@@ -1830,11 +1838,14 @@ BEGIN
         EXIT;
       END IF;
       IF NOT (tried ? cand::text) THEN
-        IF (max_trials IS NOT NULL AND n_trials >= max_trials)
-           OR (n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start) + est + train_est > extract(epoch FROM budget)) THEN
+        IF max_trials IS NOT NULL AND n_trials >= max_trials THEN
           stop := true; EXIT search;
         END IF;
-        res := recommender._tune_try(n_trials > 0, target, cand, trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only),
+        needs_train := trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only);
+        -- out of budget: this stage ends here, a later one may still have a trial that fits
+        EXIT WHEN n_trials > 0 AND extract(epoch FROM clock_timestamp() - t_start)
+                  + CASE WHEN needs_train THEN train_est ELSE 0 END + eval_est + train_est > extract(epoch FROM budget);
+        res := recommender._tune_try(n_trials > 0, target, cand, needs_train,
                                      hrel, hu, hi, relevance_column, min_relevance, k, tune.metric);
       END IF;
       IF NOT (tried ? cand::text) AND res ? 'error' THEN
@@ -1844,11 +1855,10 @@ BEGIN
         RAISE NOTICE 'recommender.tune: trial % (%) failed and is skipped: % (%)', n_trials, stage, res->>'error', res->>'state';
         improved := false;
       ELSIF NOT (tried ? cand::text) THEN
-        IF trained_cfg IS NULL OR (trained_cfg - serving_only) <> (cand - serving_only) THEN
-          train_est := greatest(train_est, (res->>'s')::float8); END IF;
+        train_est := greatest(train_est, (res->>'ts')::float8);
+        eval_est := greatest(eval_est, (res->>'s')::float8 - (res->>'ts')::float8);
         trained_cfg := cand;
         n_trials := n_trials + 1;
-        est := greatest(est, (res->>'s')::float8);
         tried := tried || jsonb_build_object(cand::text, res);
         trials := trials || jsonb_build_array(cand || res || jsonb_build_object('trial', n_trials, 'stage', stage));
         RAISE NOTICE 'recommender.tune: trial % (%): lambda % weighting % dropout % row_norm % recency_half_life % recency_floor % sequence_weight % sequence_half_life % -> % %',
