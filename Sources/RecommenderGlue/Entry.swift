@@ -157,7 +157,7 @@ func serveExplain(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: Hi
     for p in e.parts {
         let events = history.eventCounts[p.itemId] ?? 0
         var detail = "in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))"
-        detail += recencyDetail(p, lastTime: history.lastTime[p.itemId] ?? nil)
+        detail += recencyDetail(p, lastTime: history.lastTime[p.itemId] ?? nil, halfLife: history.recencyHalfLife, floor: history.recencyFloor)
         if p.contentContribution != 0 {
             let about = titles[itemId].map { "\"\($0)\"" } ?? "item \(item)"
             let with = titles[p.itemId].map { "\"\($0)\"" } ?? "this item"

@@ -4,9 +4,10 @@ import Glibc
 #endif
 import RecommenderCore
 
-/// "; latest event 2 days ago, the most recent of the user's items; recency weight 1 (x 0.8 in
-/// the weight above)" for a part whose value was scaled by recency; "" without recency weighting.
-func recencyDetail(_ p: Explanation.Part, lastTime: Double?) -> String {
+/// "; latest event 2 days ago, 3 items of the user's are more recent; recency weight 0.463 =
+/// 0.2 + 0.8 x 0.5^(3 / 3.2) (included in the weight)" for a part whose value was scaled by
+/// recency (the formula only when the item is not the newest); "" without recency weighting.
+func recencyDetail(_ p: Explanation.Part, lastTime: Double?, halfLife: Double = 0, floor: Double = 0) -> String {
     guard let rank = p.ageRank else { return "" }
     var out = "; "
     if let t = lastTime {
@@ -17,7 +18,14 @@ func recencyDetail(_ p: Explanation.Part, lastTime: Double?) -> String {
     case 1: out += "1 item of the user's is more recent"
     default: out += "\(rank) items of the user's are more recent"
     }
-    out += "; recency weight \(formatNumber(p.recency)) (included in the weight)"
+    out += "; recency weight \(formatNumber(p.recency))"
+    if rank > 0 && halfLife > 0 && halfLife.isFinite {
+        // the weight's formula (Recency.weight), with the floor when there is one
+        let decay = "0.5^(\(rank) / \(formatNumber(halfLife)))"
+        out += Recency.floorRange.contains(floor) && floor > 0
+            ? " = \(formatNumber(floor)) + \(formatNumber(1 - floor)) x \(decay)" : " = \(decay)"
+    }
+    out += " (included in the weight)"
     return out
 }
 

@@ -70,7 +70,9 @@ SELECT count(*) > 0 AS parts,
        bool_and(abs(substring(e.detail FROM 'recency weight ([0-9.e-]+)')::float8
                     - (0.25 + 0.75 * 0.5 ^ COALESCE(substring(e.detail FROM '(\d+) items? of the user''s (?:is|are) more recent')::int, 0)))
                 < 1e-3) AS weight_is_floor_plus_decay,
-       bool_and(substring(e.detail FROM 'recency weight ([0-9.e-]+)')::float8 >= 0.25 - 1e-9) AS never_below_floor
+       bool_and(substring(e.detail FROM 'recency weight ([0-9.e-]+)')::float8 >= 0.25 - 1e-9) AS never_below_floor,
+       bool_and(e.detail LIKE '%the user''s most recent item; recency weight 1 (%'
+                OR e.detail ~ 'recency weight [0-9.]+ = 0\.25 \+ 0\.75 x 0\.5\^\(\d+ / 1\) \(included') AS formula_shown
   FROM u, LATERAL recommend(u.c, 3, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e WHERE e.role = 'because';
 SELECT count(*) AS items, count(*) FILTER (WHERE abs(x.total - r.score) > 1e-9 * greatest(abs(r.score), 1e-12)) AS not_adding_up
   FROM (SELECT DISTINCT customer_id FROM seqshop.events ORDER BY customer_id LIMIT 40) c,
