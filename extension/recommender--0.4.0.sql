@@ -1589,7 +1589,8 @@ CREATE FUNCTION recommender.tune(
     metric text DEFAULT 'ndcg',
     budget interval DEFAULT '2 minutes',
     max_trials integer DEFAULT NULL,
-    seed integer DEFAULT 42)
+    seed integer DEFAULT 42,
+    split text DEFAULT NULL)
 RETURNS TABLE (trial integer, lambda float8, weighting text, dropout float8, row_norm float8,
                recency_half_life float8, recency_floor float8, sequence_weight float8, sequence_half_life float8, metric_value float8,
                precision_k float8, recall_k float8, ndcg_k float8, seconds float8, chosen boolean)
@@ -1659,6 +1660,15 @@ BEGIN
   IF k IS NULL OR seed IS NULL THEN
     RAISE EXCEPTION 'k and seed must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
+  IF split IS NOT NULL AND split NOT IN ('time', 'random') THEN
+    RAISE EXCEPTION 'split must be time or random (got "%")', split USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'time holds out each user''s last items (the task of predicting what a customer does next; the default with a time column), random a seeded random share of them.';
+  END IF;
+  IF split IS NOT NULL AND heldout IS NOT NULL THEN
+    RAISE EXCEPTION 'split chooses how tune() makes its own validation split, and a held-out relation was given'
+      USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Leave split out (NULL) with heldout, or heldout out with split.';
+  END IF;
   IF k <= 0 OR k > 10000 THEN
     RAISE EXCEPTION 'k must be between 1 and 10000 (got %)', k USING ERRCODE = 'invalid_parameter_value';
   END IF;
@@ -1668,6 +1678,10 @@ BEGIN
       HINT = 'recommender.list() shows the registered models; recommender.register() adds one.';
   END IF;
   PERFORM recommender._model_sql(m.name);     -- a clear error now if the registration is broken
+  IF split = 'time' AND m.time_column IS NULL THEN
+    RAISE EXCEPTION 'split time needs a time column, and model "%" has none', m.name USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Register the model with time_column => ..., or use split => ''random''.';
+  END IF;
   has_weights := m.weight_column IS NOT NULL OR m.event_column IS NOT NULL;
 
   IF heldout IS NOT NULL THEN
@@ -1699,7 +1713,7 @@ BEGIN
                         THEN '::pg_catalog.int8' ELSE '::pg_catalog.text' END;
     iid := icol || CASE WHEN recommender._id_type(m.interactions, m.item_column) OPERATOR(pg_catalog.=) 'int8'
                         THEN '::pg_catalog.int8' ELSE '::pg_catalog.text' END;
-    IF m.time_column IS NOT NULL THEN
+    IF m.time_column IS NOT NULL AND COALESCE(split, 'time') = 'time' THEN
       tcol := recommender._column(m.name, m.interactions, m.interactions_name, m.time_column, 'time');
       order_key := format('pg_catalog.min(%s)', tcol);
     ELSE
@@ -1923,8 +1937,8 @@ BEGIN
      ORDER BY 1;
 END
 $$;
-COMMENT ON FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text, interval, integer, integer) IS
-  'choose the model''s configuration on a validation split (weighting, dropout, row_norm, recency_half_life, recency_floor, sequence_weight, sequence_half_life, lambda) within a time budget; without heldout it holds out each user''s last items itself (temporary objects it drops); with lambdas it tries only those lambdas; keeps the best configured and trained and returns one row per trial';
+COMMENT ON FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text, interval, integer, integer, text) IS
+  'choose the model''s configuration on a validation split (weighting, dropout, row_norm, recency_half_life, recency_floor, sequence_weight, sequence_half_life, lambda) within a time budget; without heldout it holds out each user''s last items itself (split time, the default with a time column) or a random share (split random) in temporary objects it drops; with lambdas it tries only those lambdas; keeps the best configured and trained and returns one row per trial';
 
 -- ---------------------------------------------------------------------------------------------
 -- What applications call

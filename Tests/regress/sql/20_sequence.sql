@@ -107,6 +107,8 @@ SELECT * FROM recommender.tune('seq', k => 0);
 SELECT * FROM recommender.tune('seq', user_column => 'customer_id');
 SELECT * FROM recommender.tune('nosuchmodel');
 SELECT * FROM recommender.tune(NULL);
+SELECT * FROM recommender.tune('seq', split => 'last');
+SELECT * FROM recommender.tune('seq', 'seqshop.events', split => 'random');
 -- the same bad values, with their SQLSTATEs
 \set VERBOSITY sqlstate
 SELECT 1 FROM recommender.configure('seq', recency_half_life => -1);
@@ -121,6 +123,7 @@ SELECT * FROM recommender.tune('seq', budget => '-1 second');
 SELECT * FROM recommender.tune('seq', max_trials => 0);
 SELECT * FROM recommender.tune('seq', user_column => 'customer_id');
 SELECT * FROM recommender.tune('nosuchmodel');
+SELECT * FROM recommender.tune('seq', split => 'last');
 \set VERBOSITY default
 
 -- tune() with no validation split: it holds out each customer's last items itself, in temporary
@@ -161,7 +164,17 @@ SELECT recommender.register('seq_notime', 'seqshop.events', 'customer_id', 'prod
 SELECT count(*) AS trials, bool_and(recency_half_life = 0 AND recency_floor = 0 AND sequence_weight = 0) AS no_order_parameters,
        count(*) FILTER (WHERE chosen) AS chosen
   FROM recommender.tune('seq_notime', max_trials => 5);
+SELECT * FROM recommender.tune('seq_notime', split => 'time');
 SELECT recommender.drop('seq_notime');
+-- split random with a time column: a seeded random share is held out instead of the last items
+-- (for a task that is not "what next"); it runs, and it is deterministic
+SELECT count(*) AS trials, count(*) FILTER (WHERE chosen) AS chosen
+  FROM recommender.tune('seq', max_trials => 3, split => 'random');
+CREATE TEMP TABLE r1 AS SELECT trial, metric_value FROM recommender.tune('seq', max_trials => 2, split => 'random');
+CREATE TEMP TABLE r2 AS SELECT trial, metric_value FROM recommender.tune('seq', max_trials => 2, split => 'random');
+CREATE TEMP TABLE t1 AS SELECT trial, metric_value FROM recommender.tune('seq', max_trials => 2);
+SELECT (SELECT array_agg(metric_value ORDER BY trial) FROM r1) = (SELECT array_agg(metric_value ORDER BY trial) FROM r2) AS random_split_repeats,
+       (SELECT array_agg(metric_value ORDER BY trial) FROM r1) IS DISTINCT FROM (SELECT array_agg(metric_value ORDER BY trial) FROM t1) AS differs_from_time_split;
 SELECT recommender.drop('seq');
 DROP SCHEMA seqshop CASCADE;
 RESET client_min_messages;
