@@ -361,7 +361,11 @@ def g_configure(rng):
             ("dropout", f([0, 0.5, 0.99, 0.999999]), True), ("weight_power", f([0.1, 1, 10]), True),
             ("row_norm", f([0, 0.5, 1]), True), ("trend_weight", f([0, 1, 4]), True),
             ("content", v_text(rng, ["auto", "off"], 0.7), True), ("content_prior", f([0, 5, 1e300]), True),
-            ("keep_gram", v_bool(rng), True)]
+            ("keep_gram", v_bool(rng), True),
+            # 0.4.0: recency, the sequential component, the kind and its density
+            ("recency_half_life", f([0, 1, 3.2, 1e6]), True), ("sequence_weight", f([0, 0.3, 1, 0.999]), True),
+            ("kind", v_text(rng, ["auto", "dense", "sparse"], 0.7), True), ("density", f([0.001, 0.05, 1]), True),
+            ("sequence_half_life", f([0.5, 2, 1e6]), True), ("recency_floor", f([0, 0.1, 1]), True)]
     return "SELECT count(*) FROM " + call_fn("recommender.configure", args, rng)
 
 
@@ -422,7 +426,13 @@ def g_tune(rng):
             ("user_column", v_text(rng, ["u"], 0.02), False), ("item_column", v_text(rng, ["i"], 0.02), False),
             ("relevance_column", v_text(rng, ["r"], 0.5), True), ("min_relevance", v_float(rng, [1, 3]), True),
             ("lambdas", lit(pick(rng, ARRAYS, 0.05), "float8[]"), True), ("k", v_int4(rng, [1, 5, 10]), True),
-            ("metric", v_text(rng, ["precision", "recall", "f1", "ndcg", "map", "hit_rate"], 0.1), True)]
+            ("metric", v_text(rng, ["precision", "recall", "f1", "ndcg", "map", "hit_rate"], 0.1), True),
+            ("budget", lit(pick(rng, INTERVALS + ["'3 seconds'"] * 4, 0.1), "interval"), True),
+            ("max_trials", v_int4(rng, [1, 2, 3]) if rng.random() < 0.9 else "NULL::integer", True),
+            ("seed", v_int4(rng, [1, 42]), True), ("split", v_text(rng, ["time", "random"], 0.3), True)]
+    if rng.random() < 0.4:
+        # without heldout: tune() makes its own split (by time or a random share)
+        args[1] = ("heldout", "NULL::regclass", True)
     return "SELECT * FROM " + call_fn("recommender.tune", args, rng)
 
 

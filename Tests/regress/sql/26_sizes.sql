@@ -61,6 +61,37 @@ SET recommender.max_training_memory = '70MB';
 SELECT count(*) FROM recommender.tune('narrow', max_trials => 3);
 \set VERBOSITY default
 RESET recommender.max_training_memory;
+-- tune()'s final training is on all the data, which can have more items than its validation
+-- split's training part: when the chosen sequential component no longer fits the memory
+-- settings there, the model is trained without it (sequence_weight 0) instead of failing. Here
+-- each user's last item is one only that user has (800 items only in the held-out part), so every
+-- trial scores 0 and the configuration as it is (sequence_weight 0.5) stays chosen.
+CREATE TABLE sizes.late AS
+  SELECT u AS customer_id,
+         CASE WHEN k < 5 THEN ((u * k * 7919) % 2000) + 1 ELSE 2000 + u END AS product_id,
+         timestamptz '2026-01-01' + (k || ' hours')::interval AS occurred_at
+    FROM generate_series(1, 800) u, generate_series(1, 5) k;
+SELECT recommender.register('late', 'sizes.late', 'customer_id', 'product_id', time_column => 'occurred_at') IS NOT NULL AS registered;
+-- all the data (2334 items) needs about 199 MB with the sequential component, 136 MB without;
+-- the split's training part (about 1530 items) fits 180 MB with it
+SET recommender.max_training_memory = '180MB';
+SELECT 1 FROM recommender.configure('late', kind => 'dense', sequence_weight => 0.5);
+SELECT trial, sequence_weight, metric_value, chosen FROM recommender.tune('late', max_trials => 2);
+SELECT m.sequence_weight AS configured_sequence_weight, (v.params->>'sequence_weight')::float8 AS trained_sequence_weight,
+       (v.params->>'cf_items')::int AS items
+  FROM recommender.model m JOIN recommender.model_version v ON v.model = m.name AND v.version = m.version WHERE m.name = 'late';
+-- kind 'auto' takes the same way
+SELECT 1 FROM recommender.configure('late', kind => 'auto', sequence_weight => 0.5);
+SELECT count(*) FILTER (WHERE chosen AND sequence_weight = 0.5) AS chosen_sequential FROM recommender.tune('late', max_trials => 1);
+SELECT sequence_weight, version IS NOT NULL AS trained FROM recommender.model WHERE name = 'late';
+-- with room for it, the chosen sequential component is trained on all the data
+SET recommender.max_training_memory = '400MB';
+SELECT 1 FROM recommender.configure('late', sequence_weight => 0.5);
+SELECT count(*) FROM recommender.tune('late', max_trials => 1);
+SELECT m.sequence_weight, (v.params->>'sequence_weight')::float8 AS trained_sequence_weight
+  FROM recommender.model m JOIN recommender.model_version v ON v.model = m.name AND v.version = m.version WHERE m.name = 'late';
+RESET recommender.max_training_memory;
+SELECT recommender.drop('late');
 SELECT count(*) AS leftover_models FROM recommender.model WHERE name LIKE '\_tune\_%';
 SELECT recommender.drop('narrow');
 DROP SCHEMA sizes CASCADE;
