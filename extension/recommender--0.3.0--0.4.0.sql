@@ -17,6 +17,25 @@ ALTER TABLE recommender.model ALTER COLUMN max_items SET DEFAULT 1000000;
 -- issue 9 (third round): the share of its value an old history item keeps under recency weighting
 ALTER TABLE recommender.model
   ADD COLUMN recency_floor float8 NOT NULL DEFAULT 0 CHECK (recency_floor >= 0 AND recency_floor <= 1);
+-- issue 9 (fourth round): what followed each item in users' histories, for explain()
+CREATE TABLE recommender.model_follower (
+    model       text    NOT NULL,
+    version     bigint  NOT NULL,
+    item_id     bigint  NOT NULL,    -- the model's item id (model_item.item_id)
+    follower_id bigint  NOT NULL,    -- an item that came within the sequential window after it
+    rank        integer NOT NULL,    -- 1 = followed it in the most users' histories
+    users       integer NOT NULL,    -- in how many users' histories
+    PRIMARY KEY (model, version, item_id, rank),
+    FOREIGN KEY (model, version) REFERENCES recommender.model_version ON DELETE CASCADE
+);
+COMMENT ON TABLE recommender.model_follower IS
+  'per item of a version trained with the sequential component, the items that most often came next in users'' histories (explain() cites them)';
+SELECT pg_catalog.pg_extension_config_dump('recommender.model_follower', '');
+ALTER TABLE recommender.model_follower ENABLE ROW LEVEL SECURITY;
+CREATE POLICY readable ON recommender.model_follower FOR ALL
+  USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_follower.model));
+REVOKE ALL ON recommender.model_follower FROM PUBLIC;
+GRANT SELECT ON recommender.model_follower TO PUBLIC;
 DROP FUNCTION recommender.configure(text, float8, text, integer, interval, text, integer, float8, float8, float8, float8, text, float8, boolean, float8, float8, text, float8);
 DROP FUNCTION recommender.tune(text, regclass, text, text, text, float8, float8[], integer, text, interval, integer, integer);
 

@@ -127,6 +127,21 @@ ALTER TABLE recommender.model_gram ALTER COLUMN gram SET STORAGE EXTERNAL;
 COMMENT ON TABLE recommender.model_gram IS
   'the item Gram matrix of a trained version (configure keep_gram => true), so that update() can fold in new interactions';
 
+-- 0.4.0: what followed each item in users' histories, for explain() ("often followed by ..."),
+-- stored with a version trained with the sequential component
+CREATE TABLE recommender.model_follower (
+    model       text    NOT NULL,
+    version     bigint  NOT NULL,
+    item_id     bigint  NOT NULL,    -- the model's item id (model_item.item_id)
+    follower_id bigint  NOT NULL,    -- an item that came within the sequential window after it
+    rank        integer NOT NULL,    -- 1 = followed it in the most users' histories
+    users       integer NOT NULL,    -- in how many users' histories
+    PRIMARY KEY (model, version, item_id, rank),
+    FOREIGN KEY (model, version) REFERENCES recommender.model_version ON DELETE CASCADE
+);
+COMMENT ON TABLE recommender.model_follower IS
+  'per item of a version trained with the sequential component, the items that most often came next in users'' histories (explain() cites them)';
+
 -- Models are data: pg_dump keeps them. The registered relations are regclass values, which
 -- pg_dump writes as qualified names and pg_restore reads back as the restored tables' new oids
 -- (table definitions are restored before any table data); the sequence keeps its value, so versions
@@ -136,6 +151,7 @@ SELECT pg_catalog.pg_extension_config_dump('recommender.model', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model_version', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model_item', '');
 SELECT pg_catalog.pg_extension_config_dump('recommender.model_gram', '');
+SELECT pg_catalog.pg_extension_config_dump('recommender.model_follower', '');
 
 -- Row security: a role sees a model (its registration, versions and weights) only if it may read
 -- the model's interactions table (or, once that table is gone, if it registered the model).
@@ -144,6 +160,7 @@ ALTER TABLE recommender.model ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_version ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_item ENABLE ROW LEVEL SECURITY;
 ALTER TABLE recommender.model_gram ENABLE ROW LEVEL SECURITY;
+ALTER TABLE recommender.model_follower ENABLE ROW LEVEL SECURITY;
 -- A model is an aggregate of every row of its interactions table: a role that row-level security
 -- keeps from some of those rows (row_security_active: RLS enabled on the table and the role is
 -- not its owner, a superuser or BYPASSRLS) sees no model of it at all, neither the counts
@@ -159,6 +176,8 @@ CREATE POLICY readable ON recommender.model_item FOR ALL
   USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_item.model));
 CREATE POLICY readable ON recommender.model_gram FOR ALL
   USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_gram.model));
+CREATE POLICY readable ON recommender.model_follower FOR ALL
+  USING (EXISTS (SELECT 1 FROM recommender.model m WHERE m.name OPERATOR(pg_catalog.=) model_follower.model));
 
 -- A model hidden by row security is reported exactly like a model that does not exist (42704):
 -- no function looks past row security to say why (0.1.0's SECURITY DEFINER _hidden_model did,
@@ -204,7 +223,7 @@ CREATE TRIGGER stamp_registration BEFORE INSERT OR UPDATE ON recommender.model
 REVOKE ALL ON ALL TABLES IN SCHEMA recommender FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION recommender._stamp_registration() FROM PUBLIC;
 GRANT USAGE ON SCHEMA recommender TO PUBLIC;
-GRANT SELECT ON recommender.model, recommender.model_version, recommender.model_item, recommender.model_gram TO PUBLIC;
+GRANT SELECT ON recommender.model, recommender.model_version, recommender.model_item, recommender.model_gram, recommender.model_follower TO PUBLIC;
 
 -- ---------------------------------------------------------------------------------------------
 -- Validation and SQL generation (internal)

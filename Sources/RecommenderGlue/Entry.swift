@@ -127,6 +127,8 @@ func serveExplain(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: Hi
     let titles = try CallKeys.titles(sql, model: m, items: idList, ids: ids)
     let out = Sink(handle: sink)
     let item = ids.label(itemId)
+    let seqHalfLife = im.sequenceWeight > 0 ? try trainedSequenceHalfLife(m, im) : SequenceModel.halfLife
+    let follows = e.status == .recommendable ? try followedBy(m, im, target: itemId, items: e.parts.map(\.itemId)) : [:]
     let verdict: String
     switch e.status {
     case .recommendable:
@@ -138,7 +140,7 @@ func serveExplain(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: Hi
         } else {
             how = "; the score is the sum of the contributions of the user's own items below"
         }
-        how += try sequenceNote(m, im)
+        how += sequenceNote(im, halfLife: seqHalfLife)
         verdict = "recommendable: rank \(e.rank ?? 0) of \(e.candidates) items user \(userLabel) can be recommended" + how
     case .inHistory:
         verdict = "not recommendable: item \(item) is already in the history of user \(userLabel) (recommend() leaves such items out)"
@@ -158,6 +160,7 @@ func serveExplain(_ m: ModelRow, _ sql: ModelSQL, _ im: ItemModel, _ history: Hi
         let events = history.eventCounts[p.itemId] ?? 0
         var detail = "in the user's history: \(events) event\(events == 1 ? "" : "s"), weight \(formatNumber(p.value))"
         detail += recencyDetail(p, lastTime: history.lastTime[p.itemId] ?? nil, halfLife: history.recencyHalfLife, floor: history.recencyFloor)
+        if let f = follows[p.itemId] { detail += followerDetail(f, window: SequenceModel.window(forHalfLife: seqHalfLife)) }
         if p.contentContribution != 0 {
             let about = titles[itemId].map { "\"\($0)\"" } ?? "item \(item)"
             let with = titles[p.itemId].map { "\"\($0)\"" } ?? "this item"

@@ -250,6 +250,9 @@ func trainModel(_ name: String) throws -> TrainResult {
             if i % 16 == 15 { try PG.interrupt() }
         }
         try ins.free()
+        if sequenceScale != nil, let f = try b.followers(window: SequenceModel.window(forHalfLife: p.sequenceHalfLife), top: SequenceFollowers.stored) {
+            try storeFollowers(f, model: m.name, version: version, ids: b.itemIds)
+        }
         _ = try PG.exec("UPDATE recommender.model SET version = $2 WHERE name OPERATOR(pg_catalog.=) $1", [.text(m.name), .int8(version)])
         _ = try PG.exec("DELETE FROM recommender.model_version WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.<>) $2",
                         [.text(m.name), .int8(version)])
@@ -278,6 +281,26 @@ func storeGram(model: String, version: Int64, gram: [Double], n: Int) throws {
         if i % 16 == 15 { try PG.interrupt() }
     }
     try ins.free()
+}
+
+/// The followers explain() cites (model_follower), in one statement: the rows go as arrays.
+func storeFollowers(_ f: SequenceFollowers, model: String, version: Int64, ids: [Int64]) throws {
+    guard f.count > 0 else { return }
+    var items: [String] = [], followers: [String] = []
+    items.reserveCapacity(f.count); followers.reserveCapacity(f.count)
+    for k in 0..<f.count {
+        let i = Int(f.item[k]), j = Int(f.follower[k])
+        guard i >= 0, i < ids.count, j >= 0, j < ids.count else { throw RecError.internalError("a follower outside the model's items") }
+        items.append(String(ids[i])); followers.append(String(ids[j]))
+    }
+    func literal(_ a: [String]) -> String { "{" + a.joined(separator: ",") + "}" }
+    _ = try PG.exec("""
+        INSERT INTO recommender.model_follower (model, version, item_id, follower_id, rank, users)
+        SELECT $1, $2, x.i, x.f, x.r, x.u
+          FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.int8[]), pg_catalog.unnest($4::pg_catalog.int8[]),
+                         pg_catalog.unnest($5::pg_catalog.int4[]), pg_catalog.unnest($6::pg_catalog.int4[])) AS x(i, f, r, u)
+        """, [.text(model), .int8(version), .text(literal(items)), .text(literal(followers)),
+              .text(literal(f.rank.map { String($0) })), .text(literal(f.users.map { String($0) }))])
 }
 
 /// The registered time column's name, for messages (read only when an error is reported).

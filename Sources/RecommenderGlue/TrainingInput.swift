@@ -58,6 +58,14 @@ struct TrainingInput {
         return try merged!.sequenceGrams(interrupt: PG.interrupt)
     }
 
+    /// What followed each item in the rows' histories (SequenceFollowers.swift), for explain();
+    /// nil on the partial path, whose shards send only the sequential component's sums.
+    func followers(window: Int, top: Int) throws -> SequenceFollowers? {
+        guard let b = builder, !seq.isEmpty else { return nil }
+        return try SequenceModel.followers(sequences: seq.sequences(b, transform: transform), n: b.itemCount, window: window,
+                                           top: top, interrupt: PG.interrupt)
+    }
+
     func itemUserCounts(interrupt: InterruptCheck) throws -> [Int] {
         if let b = builder { return try b.itemUserCounts(interrupt: interrupt) }
         return merged!.itemUserCounts()

@@ -41,6 +41,39 @@ SELECT detail LIKE '%sequence_weight 0.3%' AS says_sequence
        LATERAL recommend(c.customer_id, 1, 0, 'seq') r, LATERAL explain(c.customer_id, r.item_id, 'seq') e
  WHERE e.role = 'score';
 
+-- what followed what (recommender.model_follower): counted from the data, as a direct SQL count
+-- over each user's items by first time (ties by id): the users in whose history the follower
+-- came 1 to 8 positions (the window of sequence_half_life 2) after the item; pairs of 2 or more
+-- users, the 5 with the most users per item
+CREATE TEMP TABLE seq_pairs AS
+  WITH firsts AS (SELECT customer_id AS u, product_id AS i, min(occurred_at) AS t FROM seqshop.events GROUP BY 1, 2),
+       pos AS (SELECT u, i, row_number() OVER (PARTITION BY u ORDER BY t, i) AS p FROM firsts)
+  SELECT a.i AS item, b.i AS follower, count(*) AS users
+    FROM pos a JOIN pos b ON a.u = b.u AND b.p > a.p AND b.p <= a.p + 8 GROUP BY 1, 2;
+CREATE TEMP TABLE seq_followers AS
+  SELECT f.* FROM recommender.model_follower f JOIN recommender.model m ON m.name = f.model AND m.version = f.version
+   WHERE m.name = 'seq';
+SELECT count(*) > 100 AS stored, count(*) FILTER (WHERE p.users IS DISTINCT FROM f.users) AS miscounted,
+       bool_and(f.users >= 2) AS two_users_or_more, max(f.rank) AS max_rank
+  FROM seq_followers f LEFT JOIN seq_pairs p ON p.item = f.item_id AND p.follower = f.follower_id;
+SELECT count(*) AS better_pairs_left_out
+  FROM seq_pairs p
+  JOIN (SELECT item_id, count(*) AS n, min(users) AS least FROM seq_followers GROUP BY 1) s ON s.item_id = p.item
+ WHERE NOT EXISTS (SELECT 1 FROM seq_followers f WHERE f.item_id = p.item AND f.follower_id = p.follower)
+   AND p.users >= 2 AND (s.n < 5 OR p.users > s.least);
+-- explain() cites them: a part says "often followed by the recommended item" exactly when the
+-- recommended item is among that history item's stored followers, with its users and rank
+SELECT count(*) FILTER (WHERE x.users IS NOT NULL) > 0 AS some_cited,
+       count(*) FILTER (WHERE (x.users IS NOT NULL) <> (x.detail LIKE '%often followed by the recommended item%')) AS cited_wrongly,
+       bool_and(x.users IS NULL OR x.detail LIKE format('%%in %s users'' histories it came within 8 steps after this one (this item''s %s)%%',
+                x.users, CASE x.rank WHEN 1 THEN 'most frequent follower' WHEN 2 THEN '2nd most frequent follower'
+                                     WHEN 3 THEN '3rd most frequent follower' ELSE x.rank || 'th most frequent follower' END)) AS says_counts
+  FROM (SELECT DISTINCT customer_id FROM seqshop.events ORDER BY customer_id LIMIT 40) c,
+       LATERAL recommend(c.customer_id, 3, 0, 'seq') r,
+       LATERAL (SELECT e.detail, f.users, f.rank FROM explain(c.customer_id, r.item_id, 'seq') e
+                  LEFT JOIN seq_followers f ON f.item_id = e.item_id AND f.follower_id = r.item_id
+                 WHERE e.role = 'because') x;
+
 -- recency counts at once: an event a minute ago (the newest) is the user's most recent item, weight 1, and
 -- an old item's weight is below 1; switching recency off changes the scores
 CREATE TEMP TABLE u AS SELECT customer_id AS c FROM seqshop.events GROUP BY customer_id HAVING count(DISTINCT product_id) >= 5 ORDER BY customer_id LIMIT 1;
@@ -94,7 +127,16 @@ SELECT model, version > :v_before AS newer, users > 0 AS has_users, new_interact
 SELECT (v.params->>'sequence_weight')::float8 > 0 AS sequence_kept
   FROM recommender.model m JOIN recommender.model_version v ON v.model = m.name AND v.version = m.version
  WHERE m.name = 'seq';
+SELECT count(*) > 100 AS followers_of_the_new_version
+  FROM recommender.model_follower f JOIN recommender.model m ON m.name = f.model AND m.version = f.version WHERE m.name = 'seq';
 SELECT 1 FROM recommender.configure('seq', keep_gram => false, sequence_weight => 0);
+-- a version without the sequential component has no followers, and explain() cites none
+SELECT 1 FROM recommender.train('seq');
+SELECT count(*) AS followers_without_sequence
+  FROM recommender.model_follower f JOIN recommender.model m ON m.name = f.model AND m.version = f.version WHERE m.name = 'seq';
+SELECT count(*) AS versions_left FROM recommender.model_follower WHERE model = 'seq';
+SELECT count(*) FILTER (WHERE e.detail LIKE '%often followed%') AS cited
+  FROM u, LATERAL recommend(u.c, 3, 0, 'seq') r, LATERAL explain(u.c, r.item_id, 'seq') e;
 
 -- tune(): bad arguments
 SELECT * FROM recommender.tune('seq', metric => NULL);
