@@ -74,12 +74,7 @@ func sequenceNote(_ im: ItemModel, halfLife h: Double) -> String {
 /// frequent followers, recommender.model_follower), with its rank and the number of users.
 /// Empty for older versions and for a database whose extension predates the table.
 func followedBy(_ m: ModelRow, _ im: ItemModel, target: Int64, items: [Int64]) throws -> [Int64: (rank: Int, users: Int)] {
-    guard im.sequenceWeight > 0, !items.isEmpty else { return [:] }
-    let t = try Cursor("SELECT pg_catalog.to_regclass('recommender.model_follower') IS NOT NULL")
-    var exists = false
-    try t.forEachRow { r in exists = try t.bool(r, 0) ?? false }
-    try t.close()
-    guard exists else { return [:] }
+    guard im.sequenceWeight > 0, !items.isEmpty, try followerTableExists() else { return [:] }
     let c = try Cursor("""
         SELECT item_id, rank, users FROM recommender.model_follower
          WHERE model OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2
@@ -91,6 +86,16 @@ func followedBy(_ m: ModelRow, _ im: ItemModel, target: Int64, items: [Int64]) t
         if let i = try c.int8(r, 0), let k = try c.int4(r, 1), let u = try c.int4(r, 2) { out[i] = (Int(k), Int(u)) }
     }
     return out
+}
+
+/// Whether recommender.model_follower exists (0.4.0): not in a database whose extension is
+/// older, which this library also serves until ALTER EXTENSION UPDATE.
+func followerTableExists() throws -> Bool {
+    let t = try Cursor("SELECT pg_catalog.to_regclass('recommender.model_follower') IS NOT NULL")
+    defer { try? t.close() }
+    var exists = false
+    try t.forEachRow { r in exists = try t.bool(r, 0) ?? false }
+    return exists
 }
 
 /// "; often followed by the recommended item: in 37 users' histories it came within 8 steps

@@ -284,8 +284,10 @@ func storeGram(model: String, version: Int64, gram: [Double], n: Int) throws {
 }
 
 /// The followers explain() cites (model_follower), in one statement: the rows go as arrays.
+/// Skipped in a database whose extension predates the table (this library also trains there,
+/// between installing it and ALTER EXTENSION UPDATE).
 func storeFollowers(_ f: SequenceFollowers, model: String, version: Int64, ids: [Int64]) throws {
-    guard f.count > 0 else { return }
+    guard f.count > 0, try followerTableExists() else { return }
     var items: [String] = [], followers: [String] = []
     items.reserveCapacity(f.count); followers.reserveCapacity(f.count)
     for k in 0..<f.count {

@@ -114,6 +114,32 @@ else
     echo "(full lists: $TMP/ext_fresh.txt and $TMP/ext_upgraded.txt; diff: $TMP/ext_objects.diff)"
 fi
 
+# 3. a database at 0.3.0 (which has the sequential component but not recommender.model_follower):
+#    this library trains and explains a sequential model there before ALTER EXTENSION UPDATE, and
+#    stores and cites followers after it
+S30=rec_upgrade_from_030
+"$PG_BIN/dropdb" --if-exists "$S30" >/dev/null 2>&1
+"$PG_BIN/createdb" "$S30" || bad "createdb $S30"
+out=$(psql -X -q -tA -v ON_ERROR_STOP=1 -d "$S30" 2>&1 <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION recommender VERSION '0.3.0';
+SELECT 1 FROM recommender.create_sample_shop('shop', 300, 100);
+SELECT 1 FROM recommender.register('default', 'shop.events', 'customer_id', 'product_id', time_column => 'occurred_at');
+SELECT 1 FROM recommender.configure('default', sequence_weight => 0.3);
+SELECT 1 FROM recommender.train('default');
+SELECT count(*) > 0 FROM explain(7, (SELECT item_id FROM recommend(7, 1, 0)));
+SELECT to_regclass('recommender.model_follower') IS NULL;
+SQL
+)
+[ "$(tr '\n' ' ' <<<"$out")" = "1 1 1 1 t t " ] && ok "at 0.3.0: a sequential model trains and explains without recommender.model_follower" \
+    || bad "sequential model at 0.3.0: $out"
+out=$(q "$S30" "ALTER EXTENSION recommender UPDATE; SET client_min_messages = warning; SELECT 1 FROM recommender.train('default');
+               SELECT count(*) > 0 FROM recommender.model_follower;
+               SELECT count(*) FILTER (WHERE detail LIKE '%often followed%') > 0 FROM generate_series(1, 20) u,
+                      LATERAL recommend(u, 3, 0) r, LATERAL explain(u, r.item_id) e")
+[ "$out" = $'1\nt\nt' ] && ok "after ALTER EXTENSION UPDATE the sequential model stores its followers and explain() cites them" || bad "followers after the update: $out"
+"$PG_BIN/dropdb" "$S30" >/dev/null 2>&1
+
 "$PG_BIN/dropdb" "$OLD" >/dev/null 2>&1
 "$PG_BIN/dropdb" "$NEW" >/dev/null 2>&1
 echo "upgrade scenarios: $pass passed, $fail failed"
